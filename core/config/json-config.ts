@@ -1,0 +1,89 @@
+import * as v from "valibot";
+import { GatewayError } from "../errors.ts";
+import type { GatewayConfig, Upstream } from "../types.ts";
+import { interpolateDeep } from "./interpolate.ts";
+
+/** The plugin factories a JSON config is turned into (passed in so core does not depend on plugins). */
+export interface JsonPluginFactories {
+  stdio(options: { command: string; args?: string[]; env?: Record<string, string>; cwd?: string }): Upstream;
+  http(options: { url: string; headers?: Record<string, string> }): Upstream;
+}
+
+const stringRecord = v.record(v.string(), v.string("expected a string"), "expected an object of strings");
+
+const StdioServer = v.strictObject({
+  command: v.pipe(v.string("expected a command"), v.minLength(1, "expected a command")),
+  args: v.optional(v.array(v.string("expected a string"), "expected an array of strings")),
+  env: v.optional(stringRecord),
+  cwd: v.optional(v.string("expected a directory")),
+}, "unknown key; expected one of command, args, env, cwd");
+
+const HttpServer = v.strictObject({
+  url: v.pipe(v.string("expected an http(s) URL"), v.url("expected an http(s) URL")),
+  headers: v.optional(stringRecord),
+}, "unknown key; expected one of url, headers");
+
+const JsonConfig = v.strictObject({
+  $schema: v.optional(v.string()),
+  server: v.optional(v.strictObject({
+    port: v.optional(v.pipe(v.number("expected an integer between 0 and 65535"), v.integer("expected an integer between 0 and 65535"), v.minValue(0, "expected an integer between 0 and 65535"), v.maxValue(65535, "expected an integer between 0 and 65535"))),
+    host: v.optional(v.string("expected a host name or IP address")),
+    maxBodyBytes: v.optional(v.pipe(v.number("expected a positive integer"), v.integer("expected a positive integer"), v.minValue(1, "expected a positive integer"))),
+    allowedOrigins: v.optional(v.array(v.string("expected an origin"))),
+    separator: v.optional(v.string("expected a separator such as __")),
+  }, "unknown key; expected one of port, host, maxBodyBytes, allowedOrigins, separator")),
+  auth: v.optional(v.looseObject({ type: v.optional(v.string()), enabled: v.optional(v.boolean("expected true or false")) })),
+  mcpServers: v.record(
+    v.string(),
+    v.union([StdioServer, HttpServer], "expected { command, args?, env?, cwd? } or { url, headers? }"),
+    "expected an object of servers by name",
+  ),
+  identityForwarding: v.optional(v.unknown()),
+  logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
+}, "unknown key; expected one of server, auth, mcpServers, identityForwarding, logLevel");
+
+function pathOf(issue: v.BaseIssue<unknown>): string {
+  let out = "";
+  for (const item of issue.path ?? []) {
+    const key = item.key as string | number;
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out || "config";
+}
+
+/** The auth strategies a JSON config can select by `auth.type`. Filled by later plugins; empty means none. */
+export type JsonAuthFactory = (auth: Record<string, unknown>, path: string) => GatewayConfig["auth"];
+
+/**
+ * Converts a config in the seed's JSON shape (`server`, `auth`, `mcpServers`) into a gateway config.
+ * `${VAR}` is interpolated everywhere first.
+ *
+ * @example
+ * const config = fromJsonConfig(JSON.parse(text), { stdio, http }, {});
+ */
+export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, auth: Record<string, JsonAuthFactory>): GatewayConfig {
+  const parsed = v.safeParse(JsonConfig, input);
+  if (!parsed.success) {
+    const lines = [...new Set(parsed.issues.map((i) => `${pathOf(i)}: ${i.message}`))];
+    throw new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${lines.join("\n  ")}`);
+  }
+  const json = interpolateDeep(parsed.output, "");
+  if (json.identityForwarding !== undefined) {
+    throw new GatewayError("ERR_CONFIG", "identityForwarding: not supported by this version of Portcullis; remove the key");
+  }
+  const servers: Record<string, Upstream> = {};
+  for (const [name, s] of Object.entries(json.mcpServers)) {
+    servers[name] = "url" in s ? factories.http(s) : factories.stdio(s);
+  }
+  const config: GatewayConfig = { servers, server: json.server, logLevel: json.logLevel };
+  if (json.auth && json.auth.enabled !== false) {
+    const type = json.auth.type;
+    const make = type === undefined ? undefined : auth[type];
+    if (!make) {
+      const known = Object.keys(auth);
+      throw new GatewayError("ERR_CONFIG", `auth.type: expected ${known.length ? `one of ${known.join(", ")}` : "no type (no built-in strategy is available in this version)"}, received ${JSON.stringify(type)}`);
+    }
+    config.auth = make(json.auth, "auth");
+  }
+  return config;
+}

@@ -1,0 +1,96 @@
+import * as v from "valibot";
+import { GatewayError } from "../errors.ts";
+
+const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions"] as const;
+const TOP_KEYS = ["server", "auth", "servers", "logLevel", "logger"] as const;
+
+function oneOf(keys: readonly string[]): string {
+  return `unknown key; expected one of ${keys.join(", ")}`;
+}
+
+const plugin = (prefix: string, what: string) =>
+  v.custom<{ name: string }>(
+    (input) =>
+      typeof input === "object" && input !== null && typeof (input as { name?: unknown }).name === "string" &&
+      (input as { name: string }).name.startsWith(prefix),
+    `expected ${what}`,
+  );
+
+const authStrategy = v.pipe(
+  plugin("", "an auth strategy plugin ({ name, authenticate })"),
+  v.check((s) => typeof (s as { authenticate?: unknown }).authenticate === "function", "expected an auth strategy plugin ({ name, authenticate })"),
+);
+
+const upstream = v.pipe(
+  plugin("upstream:", "an upstream plugin such as stdio({ command }) or http({ url })"),
+  v.check((u) => typeof (u as { createTransport?: unknown }).createTransport === "function", "expected an upstream plugin with createTransport()"),
+);
+
+const positiveInt = (what: string) => v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(1, `expected ${what}`));
+
+/** The valibot schema of `defineGateway({...})`; unknown keys are errors so typos never pass silently. */
+export const GatewayConfigSchema = v.strictObject(
+  {
+    server: v.optional(
+      v.strictObject(
+        {
+          host: v.optional(v.pipe(v.string("expected a host name or IP address"), v.minLength(1, "expected a host name or IP address"))),
+          port: v.optional(v.pipe(v.number("expected an integer between 0 and 65535"), v.integer("expected an integer between 0 and 65535"), v.minValue(0, "expected an integer between 0 and 65535"), v.maxValue(65535, "expected an integer between 0 and 65535"))),
+          maxBodyBytes: v.optional(positiveInt("a positive integer number of bytes")),
+          allowedOrigins: v.optional(v.array(v.pipe(v.string("expected an origin such as https://app.example.com"), v.url("expected an origin such as https://app.example.com")), "expected an array of origins")),
+          separator: v.optional(v.pipe(v.string("expected a non-empty separator such as __"), v.regex(/^[^\s/]{1,8}$/, "expected 1 to 8 characters without spaces or slashes"))),
+          sessionIdleSeconds: v.optional(positiveInt("a positive integer number of seconds")),
+          maxSessions: v.optional(positiveInt("a positive integer")),
+        },
+        oneOf(SERVER_KEYS),
+      ),
+      {},
+    ),
+    auth: v.optional(v.union([authStrategy, v.array(authStrategy, "expected an array of auth strategies")], "expected an auth strategy or an array of them")),
+    servers: v.pipe(
+      v.record(
+        v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "expected a server name of letters, digits, - and _ (at most 64)")),
+        upstream,
+        "expected an object of named upstreams, e.g. { everything: stdio({ command }) }",
+      ),
+    ),
+    logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
+    logger: v.optional(v.custom((x) => typeof x === "object" && x !== null && typeof (x as { info?: unknown }).info === "function", "expected a logger with debug/info/warn/error")),
+  },
+  oneOf(TOP_KEYS),
+);
+
+function describe(value: unknown): string {
+  if (typeof value === "function") return "a function";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
+  if (Array.isArray(value)) return "an array";
+  if (value === null) return "null";
+  if (typeof value === "object") return "an object";
+  return String(value);
+}
+
+function pathOf(issue: v.BaseIssue<unknown>): string {
+  let out = "";
+  for (const item of issue.path ?? []) {
+    const key = item.key as string | number;
+    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+/**
+ * Validates a config object, throwing one `ERR_CONFIG` error that lists every problem with its path.
+ *
+ * @example
+ * validateConfig({ servers: { x: "oops" } }); // throws "servers.x: expected an upstream plugin ..."
+ */
+export function validateConfig(input: unknown): v.InferOutput<typeof GatewayConfigSchema> {
+  const result = v.safeParse(GatewayConfigSchema, input);
+  if (result.success) return result.output;
+  const lines = result.issues.map((issue) => {
+    const path = pathOf(issue) || "config";
+    const received = issue.kind === "schema" && issue.type === "strict_object" ? "" : `, received ${describe(issue.input)}`;
+    return `${path}: ${issue.message}${received}`;
+  });
+  throw new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${[...new Set(lines)].join("\n  ")}`);
+}

@@ -1,0 +1,156 @@
+import { ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
+import type { AccessPolicy } from "../auth/policy.ts";
+import type { Identity } from "../types.ts";
+import { VERSION } from "../version.ts";
+import { joinName, splitName } from "./namespacing.ts";
+import type { UpstreamRegistry } from "./registry.ts";
+import type { Listing, UpstreamConnection } from "./upstream-connection.ts";
+
+/** Inputs of one aggregated MCP server instance (one per session or per stateless request). */
+export interface AggregateOptions {
+  registry: UpstreamRegistry;
+  identity: Identity;
+  policy: AccessPolicy;
+  separator: string;
+  /** Serve this one upstream, unprefixed (`/mcp/<server>`). */
+  only?: string;
+}
+
+type Params = Record<string, unknown>;
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
+}
+
+/**
+ * Builds a low-level MCP `Server` whose tools, prompts and resources are those of every upstream the
+ * identity may reach, namespaced `<server><sep><name>` (or unprefixed for a single server).
+ *
+ * @example
+ * const server = createAggregateServer({ registry, identity, policy, separator: "__" });
+ * await server.connect(transport);
+ */
+export function createAggregateServer(opts: AggregateOptions): Server {
+  const { registry, identity, policy, separator, only } = opts;
+  const server = new Server(
+    { name: only ? `portcullis/${only}` : "portcullis", version: VERSION },
+    {
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { listChanged: true },
+        completions: {},
+      },
+    },
+  );
+
+  const visible = (): UpstreamConnection[] => {
+    const names = only ? [only] : registry.names();
+    const out: UpstreamConnection[] = [];
+    for (const n of names) {
+      const c = registry.get(n);
+      if (c && policy.server(identity, n)) out.push(c);
+    }
+    return out;
+  };
+  const prefix = (server: string, name: string): string => only ? name : joinName(server, separator, name);
+  const resolve = (full: string, what: string): { conn: UpstreamConnection; name: string } => {
+    const parts = only ? { server: only, name: full } : splitName(full, separator, registry.names());
+    const conn = parts && registry.get(parts.server);
+    if (!parts || !conn || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${full}`);
+    return { conn, name: parts.name };
+  };
+  const listings = (): Promise<Array<{ conn: UpstreamConnection; listing: Listing }>> =>
+    Promise.all(visible().map(async (conn) => ({ conn, listing: await conn.listing() })));
+  const routeUri = async (uri: string): Promise<UpstreamConnection> => {
+    const all = await listings();
+    for (const { conn, listing } of all) {
+      if (policy.read(identity, conn.name) && listing.resources.some((r) => r.uri === uri)) return conn;
+    }
+    for (const { conn, listing } of all) {
+      if (!policy.read(identity, conn.name)) continue;
+      for (const t of listing.resourceTemplates) {
+        if (t.uriTemplate === uri || new UriTemplate(t.uriTemplate).match(uri)) return conn;
+      }
+    }
+    if (only && policy.read(identity, only)) {
+      const conn = registry.get(only);
+      if (conn) return conn;
+    }
+    throw invalid(`Unknown resource: ${uri}`);
+  };
+
+  server.setRequestHandler("tools/list", async () => {
+    const tools = [];
+    for (const { conn, listing } of await listings()) {
+      for (const tool of listing.tools) {
+        if (policy.tool(identity, conn.name, tool, false)) tools.push({ ...tool, name: prefix(conn.name, tool.name) });
+      }
+    }
+    return { tools };
+  });
+
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const params = request.params as Params & { name: string };
+    const { conn, name } = resolve(params.name, "tool");
+    const tool = (await conn.listing()).tools.find((t) => t.name === name);
+    if (!tool || !policy.tool(identity, conn.name, tool, true)) throw invalid(`Unknown tool: ${params.name}`);
+    return await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal) as never;
+  });
+
+  server.setRequestHandler("prompts/list", async () => {
+    const prompts = [];
+    for (const { conn, listing } of await listings()) {
+      if (!policy.read(identity, conn.name)) continue;
+      for (const p of listing.prompts) prompts.push({ ...p, name: prefix(conn.name, p.name) });
+    }
+    return { prompts };
+  });
+
+  server.setRequestHandler("prompts/get", async (request, ctx) => {
+    const params = request.params as Params & { name: string };
+    const { conn, name } = resolve(params.name, "prompt");
+    if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.name}`);
+    return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal) as never;
+  });
+
+  server.setRequestHandler("resources/list", async () => {
+    const resources = [];
+    for (const { conn, listing } of await listings()) {
+      if (!policy.read(identity, conn.name)) continue;
+      for (const r of listing.resources) resources.push({ ...r, name: prefix(conn.name, r.name) });
+    }
+    return { resources };
+  });
+
+  server.setRequestHandler("resources/templates/list", async () => {
+    const resourceTemplates = [];
+    for (const { conn, listing } of await listings()) {
+      if (!policy.read(identity, conn.name)) continue;
+      for (const t of listing.resourceTemplates) resourceTemplates.push({ ...t, name: prefix(conn.name, t.name) });
+    }
+    return { resourceTemplates };
+  });
+
+  server.setRequestHandler("resources/read", async (request, ctx) => {
+    const params = request.params as Params & { uri: string };
+    const conn = await routeUri(params.uri);
+    return await conn.request("resources/read", params, ctx.mcpReq.signal) as never;
+  });
+
+  server.setRequestHandler("completion/complete", async (request, ctx) => {
+    const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
+    if (params.ref.type === "ref/prompt" && params.ref.name) {
+      const { conn, name } = resolve(params.ref.name, "prompt");
+      if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.ref.name}`);
+      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, ctx.mcpReq.signal) as never;
+    }
+    if (params.ref.type === "ref/resource" && params.ref.uri) {
+      const conn = await routeUri(params.ref.uri);
+      return await conn.request("completion/complete", params, ctx.mcpReq.signal) as never;
+    }
+    throw invalid("Unsupported completion reference");
+  });
+
+  return server;
+}

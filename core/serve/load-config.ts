@@ -1,0 +1,63 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { fromJsonConfig, type JsonAuthFactory } from "../config/json-config.ts";
+import { GatewayError } from "../errors.ts";
+import type { GatewayConfig } from "../types.ts";
+import { http } from "../../plugins/upstreams/http.ts";
+import { stdio } from "../../plugins/upstreams/stdio.ts";
+
+let hooksRegistered = false;
+
+async function importTypeScript(url: string): Promise<Record<string, unknown>> {
+  const g = globalThis as { Deno?: unknown; Bun?: unknown };
+  if (!g.Deno && !g.Bun && !hooksRegistered) {
+    // Node cannot import TypeScript: register the esbuild hooks once, before the first import.
+    const { register } = await import("node:module");
+    register(new URL("./node-ts-hooks.mjs", import.meta.url).href, import.meta.url);
+    hooksRegistered = true;
+  }
+  return await import(url) as Record<string, unknown>;
+}
+
+/** JSON auth types available to `.json` configs; plugins register theirs here. */
+export const jsonAuthTypes: Record<string, JsonAuthFactory> = {};
+
+/**
+ * Loads a gateway config file: `.ts`/`.mts`/`.js`/`.mjs` (default export, or a function returning the
+ * config) or `.json` in the seed's shape.
+ *
+ * @example
+ * const config = await loadConfigFile("./gateway.config.ts");
+ */
+export async function loadConfigFile(file: string): Promise<GatewayConfig> {
+  const path = resolve(file);
+  if (path.endsWith(".json")) {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      throw new GatewayError("ERR_CONFIG", `cannot read config file ${file}: ${(err as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (err) {
+      throw new GatewayError("ERR_CONFIG", `${file}: invalid JSON: ${(err as Error).message}`);
+    }
+    return fromJsonConfig(json, { stdio, http }, jsonAuthTypes);
+  }
+  let mod: Record<string, unknown>;
+  try {
+    await readFile(path);
+  } catch (err) {
+    throw new GatewayError("ERR_CONFIG", `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  mod = await importTypeScript(pathToFileURL(path).href);
+  let config = mod.default;
+  if (typeof config === "function") config = await (config as () => unknown)();
+  if (typeof config !== "object" || config === null) {
+    throw new GatewayError("ERR_CONFIG", `${file}: expected a default export made with defineGateway({...})`);
+  }
+  return config as GatewayConfig;
+}

@@ -1,0 +1,148 @@
+import type { Transport } from "@modelcontextprotocol/client";
+
+/** What the serving adapter knows about the connection a request came in on. */
+export interface RequestInfo {
+  /** The peer's IP address. */
+  remoteAddress?: string;
+  /** TLS details when the gateway terminates TLS itself (mTLS). */
+  tls?: {
+    /** Whether the runtime verified the peer certificate against the configured CA. */
+    authorized?: boolean;
+    /** The peer's certificate, DER-encoded. */
+    peerCertificate?: Uint8Array;
+  };
+}
+
+/** Who is calling, as established by an auth strategy. Never built from client-supplied identity headers. */
+export interface Identity {
+  /** Stable subject identifier (user id, email or token owner). */
+  subject: string;
+  email?: string;
+  name?: string;
+  team?: string;
+  roles: string[];
+  org?: string;
+  /** Granted scopes such as `mcp:read`, `mcp:write`, `admin`. */
+  scopes: string[];
+  /** The name of the strategy that authenticated the request. */
+  strategy: string;
+  /** The gateway token or key id, when the credential was one. */
+  tokenId?: string;
+  /** Server and tool restrictions carried by the credential itself. */
+  permissions?: Permissions;
+  /** Extra claims a strategy wants to keep (never secrets). */
+  claims?: Record<string, unknown>;
+}
+
+/** Which servers and tools a credential or role may reach. Entries are names or globs (`github__*`). */
+export interface Permissions {
+  servers?: string[];
+  tools?: string[];
+}
+
+/** The decision of one auth strategy about one request. `undefined` means "not my credential". */
+export type AuthOutcome =
+  | { identity: Identity }
+  | { error: { code: "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_EXPIRED" | "ERR_TOKEN_REVOKED" | "ERR_FORBIDDEN"; reason: string; tokenId?: string } }
+  | undefined;
+
+/** What a strategy sees besides the request. */
+export interface AuthContext {
+  url: URL;
+  info: RequestInfo;
+}
+
+/** An extra HTTP route a plugin serves (OAuth endpoints, well-known documents). */
+export interface Route {
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  handler: (request: Request, ctx: AuthContext) => Response | Promise<Response>;
+}
+
+/**
+ * An authentication strategy: recognises a credential in a request and returns an identity, a failure,
+ * or `undefined` when the request carries no credential of its kind.
+ */
+export interface AuthStrategy {
+  name: string;
+  authenticate(request: Request, ctx: AuthContext): AuthOutcome | Promise<AuthOutcome>;
+  /** A `WWW-Authenticate` challenge offered when no strategy accepted the request. */
+  challenge?: string;
+  routes?: Route[];
+  close?(): void | Promise<void>;
+}
+
+/** How to reach one MCP server. */
+export interface Upstream {
+  /** `upstream:stdio`, `upstream:http` or a custom `upstream:*` name. */
+  name: string;
+  /** A short human description (command line or URL, never credentials). */
+  describe(): string;
+  /** A fresh, unstarted MCP client transport; called again after every crash. */
+  createTransport(): Transport | Promise<Transport>;
+  /** Per-request timeout in milliseconds (default 60000). */
+  timeoutMs?: number;
+  /** Connect timeout in milliseconds (default 15000). */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff: first delay and cap, in milliseconds. */
+  restart?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Called once when the gateway closes. */
+  close?(): void | Promise<void>;
+}
+
+/** Gateway-wide settings of the HTTP server and the MCP endpoint. */
+export interface ServerSettings {
+  /** Interface to listen on; default `127.0.0.1`. */
+  host?: string;
+  /** Port to listen on; default 8787. */
+  port?: number;
+  /** Largest request body accepted, in bytes; default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Browser origins allowed to call the gateway besides the gateway's own and loopback origins. */
+  allowedOrigins?: string[];
+  /** Separator between server and tool names on `/mcp`; default `__`. */
+  separator?: string;
+  /** Idle time after which a 2025-era session is closed, in seconds; default 1800. */
+  sessionIdleSeconds?: number;
+  /** Most concurrent 2025-era sessions; default 10000. */
+  maxSessions?: number;
+}
+
+/** A small leveled logger; the gateway never passes secrets to it. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The gateway configuration, as written in `gateway.config.ts`. */
+export interface GatewayConfig {
+  server?: ServerSettings;
+  /** Auth strategies, tried in order. None configured means every `/mcp` request is refused. */
+  auth?: AuthStrategy | AuthStrategy[];
+  /** The MCP servers behind the gateway, by name. */
+  servers: Record<string, Upstream>;
+  /** Log level; default `info`. */
+  logLevel?: "debug" | "info" | "warn" | "error" | "silent";
+  /** A logger to use instead of the built-in one (writes to stderr). */
+  logger?: Logger;
+}
+
+/** A running gateway: a web-standard fetch handler plus shutdown. */
+export interface Gateway {
+  fetch(request: Request, info?: RequestInfo): Promise<Response>;
+  close(): Promise<void>;
+  /** The validated configuration in force. */
+  readonly config: ResolvedConfig;
+  /** Resolves when every upstream has either connected or failed its first attempt. */
+  ready(): Promise<void>;
+}
+
+/** The configuration after validation and defaults. */
+export interface ResolvedConfig {
+  server: Required<Omit<ServerSettings, "allowedOrigins">> & { allowedOrigins: string[] };
+  auth: AuthStrategy[];
+  servers: Record<string, Upstream>;
+  logger: Logger;
+}
