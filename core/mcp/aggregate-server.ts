@@ -93,6 +93,8 @@ export function createAggregateServer(opts: AggregateOptions): Server {
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const params = request.params as Params & { name: string };
     const { conn, name } = resolve(params.name, "tool");
+    // A server that is down has no listing: say it is down rather than "unknown tool".
+    await conn.assertAvailable();
     const tool = (await conn.listing()).tools.find((t) => t.name === name);
     if (!tool || !policy.tool(identity, conn.name, tool, true)) throw invalid(`Unknown tool: ${params.name}`);
     return await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal) as never;
@@ -111,6 +113,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const params = request.params as Params & { name: string };
     const { conn, name } = resolve(params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.name}`);
+    await conn.assertAvailable();
     return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal) as never;
   });
 

@@ -47,6 +47,8 @@ export class UpstreamConnection {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #generation = 0;
   #listing: Listing = EMPTY;
+  #seq: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
+  #applied: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
 
   constructor(name: string, upstream: Upstream, log: Logger, onChange: (server: string, kind: ListKind) => void) {
     this.name = name;
@@ -77,6 +79,11 @@ export class UpstreamConnection {
       await this.#withConnectTimeout(this.#pending).catch(() => undefined);
     }
     return this.#state === "ready" ? this.#listing : EMPTY;
+  }
+
+  /** Throws the "unavailable" JSON-RPC error naming the server unless it is connected (waiting for a start in progress). */
+  async assertAvailable(): Promise<void> {
+    await this.#ready();
   }
 
   /**
@@ -171,9 +178,9 @@ export class UpstreamConnection {
       client.setNotificationHandler("notifications/resources/list_changed", () => this.#refresh(generation, client, "resources"));
       try {
         await this.#withConnectTimeout(client.connect(transport));
-        const listing = await this.#fetchListing(client);
+        this.#listing = EMPTY;
+        await Promise.all((["tools", "prompts", "resources"] as const).map((k) => this.#fetchKind(generation, client, k)));
         if (generation !== this.#generation) throw new Error("superseded");
-        this.#listing = listing;
       } catch (err) {
         await client.close().catch(() => undefined);
         throw err;
@@ -181,7 +188,7 @@ export class UpstreamConnection {
       this.#client = client;
       this.#state = "ready";
       this.#attempt = 0;
-      this.#log.info("upstream connected", { server: this.name, via: this.upstream.describe(), tools: this.#listing.tools.length });
+      this.#log.info("upstream connected", { server: this.name, via: this.upstream.describe(), tools: this.#listing.tools.length, prompts: this.#listing.prompts.length, resources: this.#listing.resources.length });
       return client;
     })();
     this.#pending = attempt;
@@ -219,30 +226,34 @@ export class UpstreamConnection {
 
   async #refresh(generation: number, client: Client, kind: ListKind): Promise<void> {
     try {
-      const next = { ...this.#listing };
-      if (kind === "tools") next.tools = await this.#list(client, "tools/list", "tools") as Tool[];
-      if (kind === "prompts") next.prompts = await this.#list(client, "prompts/list", "prompts") as Prompt[];
-      if (kind === "resources") {
-        next.resources = await this.#list(client, "resources/list", "resources") as Resource[];
-        next.resourceTemplates = await this.#list(client, "resources/templates/list", "resourceTemplates") as ResourceTemplate[];
-      }
-      if (generation !== this.#generation) return;
-      this.#listing = next;
-      this.#onChange(this.name, kind);
+      await this.#fetchKind(generation, client, kind);
+      if (generation === this.#generation && this.#state === "ready") this.#onChange(this.name, kind);
     } catch (err) {
       this.#log.warn("upstream list refresh failed", { server: this.name, kind, error: message(err) });
     }
   }
 
-  async #fetchListing(client: Client): Promise<Listing> {
+  // Each fetch of a kind takes a sequence number and only a newer fetch may replace an older one's
+  // result, so a list_changed arriving during the initial listing is never lost to a slower, older answer.
+  async #fetchKind(generation: number, client: Client, kind: ListKind): Promise<void> {
+    const seq = ++this.#seq[kind];
     const caps = client.getServerCapabilities() ?? {};
-    const [tools, prompts, resources, resourceTemplates] = await Promise.all([
-      caps.tools ? this.#list(client, "tools/list", "tools") : [],
-      caps.prompts ? this.#list(client, "prompts/list", "prompts") : [],
-      caps.resources ? this.#list(client, "resources/list", "resources") : [],
-      caps.resources ? this.#list(client, "resources/templates/list", "resourceTemplates").catch(() => []) : [],
-    ]);
-    return { tools, prompts, resources, resourceTemplates } as Listing;
+    const update: Partial<Listing> = {};
+    if (kind === "tools") update.tools = caps.tools ? await this.#list(client, "tools/list", "tools") as Tool[] : [];
+    if (kind === "prompts") update.prompts = caps.prompts ? await this.#list(client, "prompts/list", "prompts") as Prompt[] : [];
+    if (kind === "resources") {
+      const [resources, templates] = caps.resources
+        ? await Promise.all([
+          this.#list(client, "resources/list", "resources"),
+          this.#list(client, "resources/templates/list", "resourceTemplates").catch(() => []),
+        ])
+        : [[], []];
+      update.resources = resources as Resource[];
+      update.resourceTemplates = templates as ResourceTemplate[];
+    }
+    if (generation !== this.#generation || seq < this.#applied[kind]) return;
+    this.#applied[kind] = seq;
+    this.#listing = { ...this.#listing, ...update };
   }
 
   async #list(client: Client, method: string, key: string): Promise<unknown[]> {
