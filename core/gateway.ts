@@ -1,5 +1,6 @@
+import { createAudit } from "./audit/bus.ts";
 import { runAuth } from "./auth/pipeline.ts";
-import { allowAuthenticated } from "./auth/policy.ts";
+import { permissionPolicy } from "./auth/permissions.ts";
 import { resolveConfig } from "./config/resolve.ts";
 import { GatewayError } from "./errors.ts";
 import { readJsonBody } from "./http/body.ts";
@@ -7,7 +8,10 @@ import { originAllowed } from "./http/origin.ts";
 import { errorResponse, json, toErrorResponse } from "./http/responses.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
-import type { AuthStrategy, Gateway, GatewayConfig, RequestInfo, Route } from "./types.ts";
+import { handleAuthApi } from "./tokens/api.ts";
+import { constantTimeEqual, hashSecret } from "./tokens/secret.ts";
+import { createTokenService } from "./tokens/service.ts";
+import type { AuthStrategy, Gateway, GatewayConfig, Identity, RequestInfo, Route } from "./types.ts";
 
 const MCP_METHODS = "GET, POST, DELETE";
 
@@ -29,10 +33,19 @@ function routesOf(strategies: readonly AuthStrategy[]): Map<string, Route> {
 export function createGateway(input: GatewayConfig): Gateway {
   const config = resolveConfig(input);
   const log = config.logger;
+  const audit = createAudit(config.audit, log);
+  const tokens = createTokenService({
+    store: config.tokens.store,
+    audit,
+    log,
+    defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds,
+    maxLifetimeSeconds: config.tokens.maxLifetimeSeconds,
+  });
   const registry = createRegistry(config.servers, log);
   const endpoint = createMcpEndpoint({
     registry,
-    policy: allowAuthenticated(),
+    policy: permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: config.server.separator }),
+    audit,
     separator: config.server.separator,
     maxBodyBytes: config.server.maxBodyBytes,
     sessionIdleSeconds: config.server.sessionIdleSeconds,
@@ -41,7 +54,52 @@ export function createGateway(input: GatewayConfig): Gateway {
   });
   const routes = routesOf(config.auth);
   const unknown = (err: unknown) => log.error("unhandled error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
+  const adminHash = config.admin.token === undefined ? undefined : hashSecret(config.admin.token);
   let closing: Promise<void> | undefined;
+
+  const started = (async () => {
+    await config.tokens.store.open?.();
+    for (const s of config.auth) await s.setup?.({ tokens, audit, log });
+    if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin())) {
+      const { record, secret } = await tokens.create(
+        { user: "admin", name: "First admin", scopes: ["admin", "mcp:read", "mcp:write"], expiresInSeconds: config.tokens.maxLifetimeSeconds },
+        "bootstrap",
+      );
+      // Printed once, straight to the terminal and never through the logger or the audit trail.
+      console.error(
+        `\n[portcullis] No admin was configured, so an admin token was created (id ${record.id}).\n` +
+          `[portcullis] It is shown only this once; only its hash is stored:\n\n    ${secret}\n`,
+      );
+    }
+  })();
+  started.catch((err) => log.error("gateway start failed", { error: err instanceof Error ? err.message : String(err) }));
+
+  async function authenticate(request: Request, url: URL, info: RequestInfo, allowAdminToken: boolean): Promise<Identity> {
+    if (allowAdminToken && adminHash) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+      if (m && constantTimeEqual(await hashSecret(m[1]!), await adminHash)) {
+        audit.emit({ type: "auth", outcome: "success", strategy: "admin-token", subject: "admin-token", path: url.pathname, remoteAddress: info.remoteAddress });
+        return { subject: "admin-token", roles: [], scopes: ["admin"], strategy: "admin-token" };
+      }
+    }
+    const result = await runAuth(config.auth, request, { url, info });
+    if (result.ok) {
+      const id = result.identity;
+      audit.emit({ type: "auth", outcome: "success", strategy: id.strategy, subject: id.subject, tokenId: id.tokenId, path: url.pathname, remoteAddress: info.remoteAddress });
+      return id;
+    }
+    audit.emit({
+      type: "auth",
+      outcome: "failure",
+      strategy: result.strategy,
+      tokenId: result.tokenId,
+      code: result.error.code,
+      reason: result.error.message,
+      path: url.pathname,
+      remoteAddress: info.remoteAddress,
+    });
+    throw result.error;
+  }
 
   async function mcp(request: Request, url: URL, info: RequestInfo, only: string | undefined): Promise<Response> {
     if (!MCP_METHODS.includes(request.method)) {
@@ -50,11 +108,10 @@ export function createGateway(input: GatewayConfig): Gateway {
     if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {
       throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
     }
-    const auth = await runAuth(config.auth, request, { url, info });
-    if (!auth.ok) throw auth.error;
+    const identity = await authenticate(request, url, info, false);
     if (only !== undefined && !registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
     const body = request.method === "POST" ? await readJsonBody(request, config.server.maxBodyBytes) : undefined;
-    return endpoint.handle(request, auth.identity, body, only);
+    return endpoint.handle(request, identity, body, only);
   }
 
   async function fetch(request: Request, info: RequestInfo = {}): Promise<Response> {
@@ -68,6 +125,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     const isMcp = path === "/mcp" || path.startsWith("/mcp/");
     try {
       if (closing) throw new GatewayError("ERR_OVERLOADED", "the gateway is shutting down");
+      await started;
       if (isMcp) {
         const rest = path.slice("/mcp/".length);
         if (path !== "/mcp" && (rest === "" || rest.includes("/"))) throw new GatewayError("ERR_NOT_FOUND", "not found");
@@ -82,6 +140,13 @@ export function createGateway(input: GatewayConfig): Gateway {
         const degraded = Object.values(upstreams).some((s) => s !== "ready");
         return json({ status: degraded ? "degraded" : "ok", upstreams, sessions: endpoint.sessionCount() });
       }
+      if (path.startsWith("/v1/auth/")) {
+        if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {
+          throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
+        }
+        const res = await handleAuthApi(request, url, { tokens, authenticate: (req) => authenticate(req, url, info, true) });
+        if (res) return res;
+      }
       const route = routes.get(`${request.method} ${path}`);
       if (route) return await route.handler(request, { url, info });
       throw new GatewayError("ERR_NOT_FOUND", "not found");
@@ -93,12 +158,19 @@ export function createGateway(input: GatewayConfig): Gateway {
   return {
     fetch,
     config,
-    ready: () => registry.ready(),
+    tokens,
+    ready: async () => {
+      await started;
+      await registry.ready();
+    },
     close() {
       closing ??= (async () => {
         await endpoint.close();
         await registry.close();
         await Promise.all(config.auth.map((s) => s.close?.()));
+        await tokens.close();
+        await config.tokens.store.close();
+        await audit.close();
       })();
       return closing;
     },

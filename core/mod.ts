@@ -16,19 +16,26 @@ export { configError, GatewayError, isGatewayError } from "./errors.ts";
 export type { GatewayErrorCode } from "./errors.ts";
 export { interpolate } from "./config/interpolate.ts";
 export type { AccessPolicy, ToolInfo } from "./auth/policy.ts";
+export type { AuthorizeContext, AuthorizeHook } from "./auth/permissions.ts";
+export type { AuditEvent, AuditSink, AuthEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";
+export type { PublicToken, TokenRecord, TokenStore, TokenType, UsageUpdate } from "./tokens/types.ts";
+export type { CreateTokenInput, TokenFilter, TokenService, VerifyResult } from "./tokens/service.ts";
 export type {
   AuthContext,
   AuthOutcome,
+  AdminSettings,
   AuthStrategy,
   Gateway,
   GatewayConfig,
   Identity,
   Logger,
   Permissions,
+  PluginContext,
   RequestInfo,
   ResolvedConfig,
   Route,
   ServerSettings,
+  TokenSettings,
   Upstream,
 } from "./types.ts";
 export { VERSION } from "./version.ts";

@@ -1,4 +1,9 @@
 import type { Transport } from "@modelcontextprotocol/client";
+import type { Audit } from "./audit/bus.ts";
+import type { AuditSink } from "./audit/events.ts";
+import type { AuthorizeHook } from "./auth/permissions.ts";
+import type { TokenService } from "./tokens/service.ts";
+import type { TokenStore } from "./tokens/types.ts";
 
 /** What the serving adapter knows about the connection a request came in on. */
 export interface RequestInfo {
@@ -59,6 +64,13 @@ export interface Route {
   handler: (request: Request, ctx: AuthContext) => Response | Promise<Response>;
 }
 
+/** Gateway services handed to plugins when the gateway starts. */
+export interface PluginContext {
+  tokens: TokenService;
+  audit: Audit;
+  log: Logger;
+}
+
 /**
  * An authentication strategy: recognises a credential in a request and returns an identity, a failure,
  * or `undefined` when the request carries no credential of its kind.
@@ -69,6 +81,8 @@ export interface AuthStrategy {
   /** A `WWW-Authenticate` challenge offered when no strategy accepted the request. */
   challenge?: string;
   routes?: Route[];
+  /** Receives the gateway's services (token service, audit, logger) once, before the first request. */
+  setup?(ctx: PluginContext): void | Promise<void>;
   close?(): void | Promise<void>;
 }
 
@@ -108,6 +122,24 @@ export interface ServerSettings {
   maxSessions?: number;
 }
 
+/** Where tokens live and how long they may last. */
+export interface TokenSettings {
+  /** Default: `fileStore({ dir: PORTCULLIS_DATA_DIR or ./.portcullis })` under the CLI, `memoryStore()` otherwise. */
+  store?: TokenStore;
+  /** Lifetime of a token created without `expiresIn`; default `30d`. */
+  defaultExpiresIn?: string;
+  /** Longest `expiresIn` accepted; default `365d`. */
+  maxExpiresIn?: string;
+}
+
+/** Admin access settings. */
+export interface AdminSettings {
+  /** A static admin token (default `$PORTCULLIS_ADMIN_TOKEN`); compared in constant time. */
+  token?: string;
+  /** On a start with no admin at all, create one admin token and print it once; default true. */
+  bootstrap?: boolean;
+}
+
 /** A small leveled logger; the gateway never passes secrets to it. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;
@@ -123,6 +155,16 @@ export interface GatewayConfig {
   auth?: AuthStrategy | AuthStrategy[];
   /** The MCP servers behind the gateway, by name. */
   servers: Record<string, Upstream>;
+  /** Gateway tokens and API keys. */
+  tokens?: TokenSettings;
+  /** Role name -> servers and tools its holders may reach. */
+  roles?: Record<string, Permissions>;
+  /** Last-word authorization hook, called for every list and call decision. */
+  authorize?: AuthorizeHook;
+  /** Audit sinks; every auth attempt, token operation and tool call goes to each. */
+  audit?: AuditSink[];
+  /** Admin access to `/v1/auth`. */
+  admin?: AdminSettings;
   /** Log level; default `info`. */
   logLevel?: "debug" | "info" | "warn" | "error" | "silent";
   /** A logger to use instead of the built-in one (writes to stderr). */
@@ -135,6 +177,8 @@ export interface Gateway {
   close(): Promise<void>;
   /** The validated configuration in force. */
   readonly config: ResolvedConfig;
+  /** The token service (issue, verify, list, revoke, rotate), for embedding and the CLI. */
+  readonly tokens: TokenService;
   /** Resolves when every upstream has either connected or failed its first attempt. */
   ready(): Promise<void>;
 }
@@ -145,4 +189,9 @@ export interface ResolvedConfig {
   auth: AuthStrategy[];
   servers: Record<string, Upstream>;
   logger: Logger;
+  tokens: { store: TokenStore; defaultLifetimeSeconds: number; maxLifetimeSeconds: number };
+  roles?: Record<string, Permissions>;
+  authorize?: AuthorizeHook;
+  audit: AuditSink[];
+  admin: { token?: string; bootstrap: boolean };
 }

@@ -35,8 +35,7 @@ export async function startNotesHttp(): Promise<{ url: string; close(): Promise<
   const gatewayLike = {
     fetch: (req: Request) => handler.fetch(req),
     close: () => handler.close(),
-    ready: () => Promise.resolve(),
-    config: { server: { host: "127.0.0.1", port: 0 }, logger: quietLogger } as never,
+    config: { server: { host: "127.0.0.1", port: 0 }, logger: quietLogger },
   };
   const served = await serve(gatewayLike, { port: 0, handleSignals: false });
   return { url: `${served.url}/mcp`, close: () => served.close() };

@@ -1,7 +1,9 @@
-import { configError } from "../errors.ts";
+import { configError, isGatewayError } from "../errors.ts";
+import { parseDuration } from "../tokens/duration.ts";
+import { memoryStore } from "../../plugins/stores/memory.ts";
 import { createLogger } from "../log.ts";
 import type { GatewayConfig, ResolvedConfig } from "../types.ts";
-import { interpolate } from "./interpolate.ts";
+import { interpolate, readEnv } from "./interpolate.ts";
 import { validateConfig } from "./schema.ts";
 
 /**
@@ -30,6 +32,36 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
   }
   const auth = input.auth === undefined ? [] : Array.isArray(input.auth) ? [...input.auth] : [input.auth];
   const logger = input.logger ?? createLogger(input.logLevel ?? "info");
-  return { server, auth, servers: { ...input.servers }, logger };
+  const duration = (value: string | undefined, fallback: number, path: string): number => {
+    if (value === undefined) return fallback;
+    try {
+      return parseDuration(value, path);
+    } catch (err) {
+      throw isGatewayError(err) ? configError(path, "expected a duration such as 90m, 24h, 7d or 30d", JSON.stringify(value)) : err;
+    }
+  };
+  const tokens = {
+    store: input.tokens?.store ?? memoryStore(),
+    defaultLifetimeSeconds: duration(input.tokens?.defaultExpiresIn, 30 * 86400, "tokens.defaultExpiresIn"),
+    maxLifetimeSeconds: duration(input.tokens?.maxExpiresIn, 365 * 86400, "tokens.maxExpiresIn"),
+  };
+  if (tokens.defaultLifetimeSeconds > tokens.maxLifetimeSeconds) {
+    throw configError("tokens.defaultExpiresIn", "expected a lifetime no longer than tokens.maxExpiresIn");
+  }
+  const adminToken = input.admin?.token !== undefined ? interpolate(input.admin.token, "admin.token") : readEnv("PORTCULLIS_ADMIN_TOKEN") || undefined;
+  if (adminToken !== undefined && adminToken.length < 32) {
+    throw configError(input.admin?.token !== undefined ? "admin.token" : "PORTCULLIS_ADMIN_TOKEN", "expected at least 32 characters");
+  }
+  return {
+    server,
+    auth,
+    servers: { ...input.servers },
+    logger,
+    tokens,
+    roles: input.roles,
+    authorize: input.authorize,
+    audit: input.audit ?? [],
+    admin: { token: adminToken, bootstrap: input.admin?.bootstrap ?? true },
+  };
 }
 

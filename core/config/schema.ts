@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 
 const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions"] as const;
-const TOP_KEYS = ["server", "auth", "servers", "logLevel", "logger"] as const;
+const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "admin", "logLevel", "logger"] as const;
 
 function oneOf(keys: readonly string[]): string {
   return `unknown key; expected one of ${keys.join(", ")}`;
@@ -54,6 +54,34 @@ export const GatewayConfigSchema = v.strictObject(
         "expected an object of named upstreams, e.g. { everything: stdio({ command }) }",
       ),
     ),
+    tokens: v.optional(v.strictObject({
+      store: v.optional(v.pipe(
+        plugin("store:", "a token store plugin such as fileStore({ dir }) or memoryStore()"),
+        v.check((x) => typeof (x as { findByHash?: unknown }).findByHash === "function", "expected a token store plugin with findByHash()"),
+      )),
+      defaultExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
+      maxExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 365d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 365d"))),
+    }, oneOf(["store", "defaultExpiresIn", "maxExpiresIn"]))),
+    roles: v.optional(v.record(
+      v.string(),
+      v.strictObject({
+        servers: v.optional(v.array(v.string("expected a server name or glob"), "expected an array of server names or globs")),
+        tools: v.optional(v.array(v.string("expected a tool name, glob, read or write"), "expected an array of tool names, globs, read or write")),
+      }, oneOf(["servers", "tools"])),
+      "expected an object of role names to { servers?, tools? }",
+    )),
+    authorize: v.optional(v.custom((x) => typeof x === "function", "expected a function (ctx) => boolean | undefined")),
+    audit: v.optional(v.array(
+      v.pipe(
+        plugin("", "an audit sink plugin such as consoleAudit() or jsonlAudit({ path })"),
+        v.check((x) => typeof (x as { write?: unknown }).write === "function", "expected an audit sink plugin with write()"),
+      ),
+      "expected an array of audit sinks",
+    )),
+    admin: v.optional(v.strictObject({
+      token: v.optional(v.pipe(v.string("expected a string of at least 32 characters"), v.minLength(32, "expected a string of at least 32 characters"))),
+      bootstrap: v.optional(v.boolean("expected true or false")),
+    }, oneOf(["token", "bootstrap"]))),
     logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
     logger: v.optional(v.custom((x) => typeof x === "object" && x !== null && typeof (x as { info?: unknown }).info === "function", "expected a logger with debug/info/warn/error")),
   },

@@ -1,4 +1,5 @@
 import { ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
+import type { Audit } from "../audit/bus.ts";
 import type { AccessPolicy } from "../auth/policy.ts";
 import type { Identity } from "../types.ts";
 import { VERSION } from "../version.ts";
@@ -11,6 +12,7 @@ export interface AggregateOptions {
   registry: UpstreamRegistry;
   identity: Identity;
   policy: AccessPolicy;
+  audit: Audit;
   separator: string;
   /** Serve this one upstream, unprefixed (`/mcp/<server>`). */
   only?: string;
@@ -31,7 +33,7 @@ function invalid(message: string): ProtocolError {
  * await server.connect(transport);
  */
 export function createAggregateServer(opts: AggregateOptions): Server {
-  const { registry, identity, policy, separator, only } = opts;
+  const { registry, identity, policy, audit, separator, only } = opts;
   const server = new Server(
     { name: only ? `portcullis/${only}` : "portcullis", version: VERSION },
     {
@@ -92,12 +94,48 @@ export function createAggregateServer(opts: AggregateOptions): Server {
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
     const params = request.params as Params & { name: string };
-    const { conn, name } = resolve(params.name, "tool");
-    // A server that is down has no listing: say it is down rather than "unknown tool".
-    await conn.assertAvailable();
+    const started = performance.now();
+    const record = (server: string, tool: string, outcome: "ok" | "tool_error" | "error" | "denied", error?: string) =>
+      audit.emit({
+        type: "tool_call",
+        subject: identity.subject,
+        tokenId: identity.tokenId,
+        strategy: identity.strategy,
+        server,
+        tool,
+        allowed: outcome !== "denied",
+        outcome,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(error === undefined ? {} : { error }),
+      });
+    let target: { conn: UpstreamConnection; name: string };
+    try {
+      target = resolve(params.name, "tool");
+    } catch (err) {
+      record("", params.name, "denied", "unknown tool");
+      throw err;
+    }
+    const { conn, name } = target;
+    try {
+      // A server that is down has no listing: say it is down rather than "unknown tool".
+      await conn.assertAvailable();
+    } catch (err) {
+      record(conn.name, name, "error", (err as Error).message);
+      throw err;
+    }
     const tool = (await conn.listing()).tools.find((t) => t.name === name);
-    if (!tool || !policy.tool(identity, conn.name, tool, true)) throw invalid(`Unknown tool: ${params.name}`);
-    return await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal) as never;
+    if (!tool || !policy.tool(identity, conn.name, tool, true)) {
+      record(conn.name, name, "denied", tool ? "not permitted" : "unknown tool");
+      throw invalid(`Unknown tool: ${params.name}`);
+    }
+    try {
+      const result = await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal);
+      record(conn.name, name, result.isError === true ? "tool_error" : "ok");
+      return result as never;
+    } catch (err) {
+      record(conn.name, name, "error", (err as Error).message);
+      throw err;
+    }
   });
 
   server.setRequestHandler("prompts/list", async () => {

@@ -1,4 +1,5 @@
 import { createMcpHandler, isLegacyRequest, type Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import type { Audit } from "../audit/bus.ts";
 import type { AccessPolicy } from "../auth/policy.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
@@ -9,6 +10,7 @@ import type { UpstreamRegistry } from "./registry.ts";
 export interface EndpointOptions {
   registry: UpstreamRegistry;
   policy: AccessPolicy;
+  audit: Audit;
   separator: string;
   maxBodyBytes: number;
   sessionIdleSeconds: number;
@@ -50,7 +52,7 @@ function isInitialize(body: unknown): boolean {
  * const endpoint = createMcpEndpoint({ registry, policy, separator: "__", maxBodyBytes: 4 << 20, sessionIdleSeconds: 1800, maxSessions: 10000, log });
  */
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
-  const { registry, policy, separator, log } = opts;
+  const { registry, policy, audit, separator, log } = opts;
   const sessions = new Map<string, Session>();
 
   // 2026-07-28: stateless; one short-lived aggregate server per request, bound to the caller's identity.
@@ -58,7 +60,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     (ctx) => {
       const binding = ctx.authInfo?.extra?.binding as Binding | undefined;
       if (!binding) throw new Error("request reached the MCP handler without an identity");
-      return createAggregateServer({ registry, policy, separator, identity: binding.identity, only: binding.only });
+      return createAggregateServer({ registry, policy, audit, separator, identity: binding.identity, only: binding.only });
     },
     {
       legacy: "reject",
@@ -111,7 +113,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     if (sessions.size >= opts.maxSessions) {
       throw new GatewayError("ERR_OVERLOADED", "too many open sessions; try again later");
     }
-    const server = createAggregateServer({ registry, policy, separator, identity, only });
+    const server = createAggregateServer({ registry, policy, audit, separator, identity, only });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: opts.maxBodyBytes,

@@ -1,5 +1,5 @@
 import { Client, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
-import type { Prompt, Resource, ResourceTemplate, Tool } from "@modelcontextprotocol/client";
+import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/client";
 import type { Logger, Upstream } from "../types.ts";
 import { VERSION } from "../version.ts";
 

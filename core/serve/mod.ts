@@ -1,4 +1,7 @@
-import type { Gateway, RequestInfo } from "../types.ts";
+import type { Gateway, Logger, RequestInfo } from "../types.ts";
+
+/** Anything `serve()` can serve: a gateway, or any fetch handler with the same shape. */
+export type Servable = Pick<Gateway, "fetch" | "close"> & { config: { server: { host: string; port: number }; logger: Logger } };
 
 /** Options of `serve()`. */
 export interface ServeOptions {
@@ -83,7 +86,7 @@ async function listen(handler: Handler, host: string, port: number): Promise<Lis
  * const served = await serve(createGateway(config), { port: 8787 });
  * console.error(`listening on ${served.url}`);
  */
-export async function serve(gateway: Gateway, options: ServeOptions = {}): Promise<Served> {
+export async function serve(gateway: Servable, options: ServeOptions = {}): Promise<Served> {
   const host = options.host ?? gateway.config.server.host;
   const listener = await listen((req, info) => gateway.fetch(req, info), host, options.port ?? gateway.config.server.port);
   const shownHost = host.includes(":") ? `[${host}]` : host;

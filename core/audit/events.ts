@@ -1,0 +1,66 @@
+/** Fields every audit event carries. */
+interface Base {
+  /** ISO timestamp. */
+  time: string;
+}
+
+/** One authentication attempt on a protected endpoint. */
+export interface AuthEvent extends Base {
+  type: "auth";
+  outcome: "success" | "failure";
+  strategy?: string;
+  subject?: string;
+  tokenId?: string;
+  /** Failure code such as ERR_TOKEN_EXPIRED, and a reason without secrets. */
+  code?: string;
+  reason?: string;
+  remoteAddress?: string;
+  path: string;
+}
+
+/** One token operation through the API, the CLI or the first-start bootstrap. */
+export interface TokenEvent extends Base {
+  type: "token";
+  action: "create" | "revoke" | "rotate" | "bootstrap";
+  /** Who did it: a subject, "admin-token", or "cli". */
+  actor: string;
+  tokenId: string;
+  user: string;
+  tokenType: string;
+  /** For rotate: the new token's id. */
+  newTokenId?: string;
+}
+
+/** One tool call through `/mcp`. */
+export interface ToolCallEvent extends Base {
+  type: "tool_call";
+  subject: string;
+  tokenId?: string;
+  strategy: string;
+  server: string;
+  tool: string;
+  allowed: boolean;
+  outcome: "ok" | "tool_error" | "error" | "denied";
+  durationMs: number;
+  error?: string;
+}
+
+/** Everything the gateway audits. Events never contain secrets. */
+export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent;
+
+/** An event before the gateway stamps its time. */
+export type AuditInput = DistributiveOmit<AuditEvent, "time">;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A destination for audit events. `write` must not block: a slow or failing sink never delays or fails
+ * a request (the gateway does not await it, and catches what it throws).
+ */
+export interface AuditSink {
+  name: string;
+  write(event: AuditEvent): void | Promise<void>;
+  /** Writes what is buffered. */
+  flush?(): Promise<void>;
+  close?(): Promise<void>;
+}

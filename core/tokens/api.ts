@@ -1,0 +1,137 @@
+import * as v from "valibot";
+import { GatewayError } from "../errors.ts";
+import { readJsonBody } from "../http/body.ts";
+import { json } from "../http/responses.ts";
+import type { Identity } from "../types.ts";
+import { parseDuration } from "./duration.ts";
+import { KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
+
+const BODY_LIMIT = 64 * 1024;
+const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
+const names = (what: string) => v.pipe(v.array(text(200, what), `expected an array of ${what}s`), v.maxLength(100, "expected at most 100 entries"));
+
+const CreateBody = v.strictObject({
+  user: text(200, "the user the token is for"),
+  name: v.optional(text(200)),
+  email: v.optional(v.pipe(text(320, "an email address"), v.email("expected an email address"))),
+  team: v.optional(text(200)),
+  roles: v.optional(names("role name")),
+  org: v.optional(text(200)),
+  type: v.optional(v.picklist(["token", "api-key"], 'expected "token" or "api-key"')),
+  scopes: v.optional(v.array(v.picklist(KNOWN_SCOPES, `expected one of ${KNOWN_SCOPES.join(", ")}`), "expected an array of scopes")),
+  permissions: v.optional(v.strictObject({
+    servers: v.optional(names("server name or glob")),
+    tools: v.optional(names("tool name, glob, read or write")),
+  }, "unknown key; expected servers or tools")),
+  description: v.optional(text(500)),
+  expiresIn: v.optional(v.string("expected a duration such as 90m, 24h, 7d or 30d")),
+}, "unknown key; expected one of user, name, email, team, roles, org, type, scopes, permissions, description, expiresIn");
+
+const RotateBody = v.strictObject({
+  graceSeconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.integer("expected whole seconds"), v.minValue(0, "expected 0 to 3600"), v.maxValue(3600, "expected 0 to 3600"))),
+}, "unknown key; expected graceSeconds");
+
+function parse<T extends v.GenericSchema>(schema: T, input: unknown): v.InferOutput<T> {
+  const r = v.safeParse(schema, input);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const path = (issue.path ?? []).map((p) => typeof p.key === "number" ? `[${p.key}]` : `.${String(p.key)}`).join("").replace(/^\./, "");
+  throw new GatewayError("ERR_BAD_REQUEST", `${path || "body"}: ${issue.message}`);
+}
+
+async function body(request: Request): Promise<unknown> {
+  const len = request.headers.get("content-length");
+  if (!request.body || len === "0") return {};
+  try {
+    return await readJsonBody(request, BODY_LIMIT);
+  } catch (err) {
+    if (err instanceof GatewayError && err.code === "ERR_PARSE") throw new GatewayError("ERR_BAD_REQUEST", err.message);
+    throw err;
+  }
+}
+
+/** What the token API needs from the gateway. */
+export interface AuthApiOptions {
+  tokens: TokenService;
+  /** Authenticates the request (auth pipeline plus the static admin token), or throws a 401 GatewayError. */
+  authenticate(request: Request): Promise<Identity>;
+}
+
+function isAdmin(identity: Identity): boolean {
+  return identity.scopes.includes("admin");
+}
+
+function requireAdmin(identity: Identity): void {
+  if (!isAdmin(identity)) throw new GatewayError("ERR_FORBIDDEN", "this operation needs the admin scope");
+}
+
+function actorOf(identity: Identity): string {
+  return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
+}
+
+/**
+ * Serves `/v1/auth/*`: token create, list, get, revoke, rotate and whoami. Returns undefined for paths
+ * it does not own.
+ *
+ * @example
+ * const res = await handleAuthApi(request, url, { tokens, authenticate });
+ */
+export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOptions): Promise<Response | undefined> {
+  const path = url.pathname;
+  if (!path.startsWith("/v1/auth/")) return undefined;
+  const { tokens } = opts;
+  const method = request.method;
+  const notAllowed = (allow: string) => new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed on ${path}`, { headers: { allow } });
+
+  if (path === "/v1/auth/whoami") {
+    if (method !== "GET") throw notAllowed("GET");
+    const identity = await opts.authenticate(request);
+    const { permissions, ...rest } = identity;
+    return json({ ...rest, ...(permissions ? { permissions } : {}) });
+  }
+
+  if (path === "/v1/auth/tokens") {
+    if (method !== "GET" && method !== "POST") throw notAllowed("GET, POST");
+    const identity = await opts.authenticate(request);
+    requireAdmin(identity);
+    if (method === "POST") {
+      const input = parse(CreateBody, await body(request));
+      const { expiresIn, ...rest } = input;
+      const created = await tokens.create(
+        { ...rest, expiresInSeconds: expiresIn === undefined ? undefined : parseDuration(expiresIn, "expiresIn") },
+        actorOf(identity),
+      );
+      return json({ ...created.record, token: created.secret }, 201);
+    }
+    const filter: TokenFilter = {};
+    for (const key of ["user", "team", "type", "state"] as const) {
+      const value = url.searchParams.get(key);
+      if (value !== null) (filter as Record<string, string>)[key] = value;
+    }
+    if (filter.type && filter.type !== "token" && filter.type !== "api-key") throw new GatewayError("ERR_BAD_REQUEST", 'type: expected "token" or "api-key"');
+    if (filter.state && !["active", "expired", "revoked"].includes(filter.state)) throw new GatewayError("ERR_BAD_REQUEST", "state: expected active, expired or revoked");
+    return json({ tokens: await tokens.list(filter) });
+  }
+
+  const m = /^\/v1\/auth\/tokens\/(tok_[A-Za-z0-9]{16})(\/rotate)?$/.exec(path);
+  if (!m) throw new GatewayError("ERR_NOT_FOUND", "not found");
+  const id = m[1]!;
+  const identity = await opts.authenticate(request);
+  // A credential may look at, revoke and rotate itself; everything else needs admin.
+  const self = identity.tokenId === id;
+  if (!self) requireAdmin(identity);
+
+  if (m[2]) {
+    if (method !== "POST") throw notAllowed("POST");
+    const { graceSeconds } = parse(RotateBody, await body(request));
+    const rotated = await tokens.rotate(id, graceSeconds ?? 0, actorOf(identity));
+    return json({ ...rotated.record, token: rotated.secret }, 201);
+  }
+  if (method === "GET") {
+    const t = await tokens.get(id);
+    if (!t) throw new GatewayError("ERR_NOT_FOUND", `no token with id ${id}`);
+    return json(t);
+  }
+  if (method === "DELETE") return json(await tokens.revoke(id, actorOf(identity)));
+  throw notAllowed("GET, DELETE");
+}

@@ -1,0 +1,255 @@
+import type { Audit } from "../audit/bus.ts";
+import { GatewayError } from "../errors.ts";
+import type { Identity, Logger, Permissions } from "../types.ts";
+import { API_KEY_PREFIX, constantTimeEqual, hashSecret, newId, newSecret, TOKEN_PREFIX, wellFormed } from "./secret.ts";
+import type { PublicToken, TokenRecord, TokenStore, TokenType } from "./types.ts";
+
+/** What an admin asks for when creating a token. */
+export interface CreateTokenInput {
+  user: string;
+  name?: string;
+  email?: string;
+  team?: string;
+  roles?: string[];
+  org?: string;
+  type?: TokenType;
+  scopes?: string[];
+  permissions?: Permissions;
+  description?: string;
+  /** Lifetime in seconds; capped by the configured maximum. */
+  expiresInSeconds?: number;
+}
+
+/** Filters of the list operation. */
+export interface TokenFilter {
+  user?: string;
+  team?: string;
+  type?: TokenType;
+  state?: PublicToken["state"];
+}
+
+/** The result of checking a presented secret. */
+export type VerifyResult =
+  | { ok: true; record: TokenRecord }
+  | { ok: false; code: "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_EXPIRED" | "ERR_TOKEN_REVOKED"; reason: string; tokenId?: string };
+
+/** Issue, verify, list, revoke and rotate gateway tokens and API keys. */
+export interface TokenService {
+  create(input: CreateTokenInput, actor: string): Promise<{ record: PublicToken; secret: string }>;
+  verify(secret: string, type: TokenType): Promise<VerifyResult>;
+  get(id: string): Promise<PublicToken | undefined>;
+  list(filter?: TokenFilter): Promise<PublicToken[]>;
+  revoke(id: string, actor: string): Promise<PublicToken>;
+  rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: PublicToken; secret: string }>;
+  /** Whether any active token carries the `admin` scope. */
+  hasActiveAdmin(): Promise<boolean>;
+  /** Writes batched usage counters to the store. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of the token service. */
+export interface TokenServiceOptions {
+  store: TokenStore;
+  audit: Audit;
+  log: Logger;
+  /** Lifetime when none is asked for, seconds; default 30 days. */
+  defaultLifetimeSeconds?: number;
+  /** Longest lifetime allowed, seconds; default 365 days. */
+  maxLifetimeSeconds?: number;
+  /** How often usage counters are written, ms; default 5000. */
+  usageFlushMs?: number;
+}
+
+/** The scopes a token may carry. */
+export const KNOWN_SCOPES = ["mcp:read", "mcp:write", "admin"] as const;
+
+function prefixOf(type: TokenType): string {
+  return type === "api-key" ? API_KEY_PREFIX : TOKEN_PREFIX;
+}
+
+/**
+ * The state of a record at `now`.
+ *
+ * @example
+ * stateOf(record, Date.now()); // "active" | "expired" | "revoked"
+ */
+export function stateOf(record: TokenRecord, now: number): PublicToken["state"] {
+  if (record.revokedAt && Date.parse(record.revokedAt) <= now) return "revoked";
+  if (record.expiresAt && Date.parse(record.expiresAt) <= now) return "expired";
+  return "active";
+}
+
+/**
+ * Turns a record into the identity it authenticates.
+ *
+ * @example
+ * const identity = identityOf(record, "auth:bearer");
+ */
+export function identityOf(record: TokenRecord, strategy: string): Identity {
+  return {
+    subject: record.user,
+    name: record.name,
+    email: record.email,
+    team: record.team,
+    roles: record.roles,
+    org: record.org,
+    scopes: record.scopes,
+    permissions: record.permissions,
+    tokenId: record.id,
+    strategy,
+  };
+}
+
+/**
+ * Creates the token service over a store.
+ *
+ * @example
+ * const tokens = createTokenService({ store: memoryStore(), audit, log });
+ * const { secret } = await tokens.create({ user: "alice" }, "admin");
+ */
+export function createTokenService(opts: TokenServiceOptions): TokenService {
+  const { store, audit } = opts;
+  const defaultLifetime = opts.defaultLifetimeSeconds ?? 30 * 86400;
+  const maxLifetime = opts.maxLifetimeSeconds ?? 365 * 86400;
+  const pending = new Map<string, { count: number; lastUsedAt: string }>();
+
+  const view = (r: TokenRecord, now = Date.now()): PublicToken => {
+    const { hash: _hash, ...rest } = r;
+    const p = pending.get(r.id);
+    return { ...rest, useCount: r.useCount + (p?.count ?? 0), lastUsedAt: p?.lastUsedAt ?? r.lastUsedAt, state: stateOf(r, now) };
+  };
+
+  async function issue(input: CreateTokenInput, actor: string, extra: Partial<TokenRecord> = {}): Promise<{ record: TokenRecord; secret: string }> {
+    const type = input.type ?? "token";
+    const lifetime = input.expiresInSeconds ?? defaultLifetime;
+    if (lifetime > maxLifetime) {
+      throw new GatewayError("ERR_BAD_REQUEST", `expiresIn: at most ${Math.floor(maxLifetime / 86400)}d is allowed by this gateway`);
+    }
+    const secret = newSecret(prefixOf(type));
+    const now = Date.now();
+    const record: TokenRecord = {
+      id: newId("tok_"),
+      hash: await hashSecret(secret),
+      type,
+      user: input.user,
+      name: input.name,
+      email: input.email,
+      team: input.team,
+      roles: input.roles ?? [],
+      org: input.org,
+      scopes: input.scopes ?? ["mcp:read", "mcp:write"],
+      permissions: input.permissions,
+      description: input.description,
+      createdAt: new Date(now).toISOString(),
+      createdBy: actor,
+      expiresAt: new Date(now + lifetime * 1000).toISOString(),
+      useCount: 0,
+      ...extra,
+    };
+    for (const k of Object.keys(record) as Array<keyof TokenRecord>) if (record[k] === undefined) delete record[k];
+    await store.put(record);
+    return { record, secret };
+  }
+
+  async function mustGet(id: string): Promise<TokenRecord> {
+    const r = await store.get(id);
+    if (!r) throw new GatewayError("ERR_NOT_FOUND", `no token with id ${id}`);
+    return r;
+  }
+
+  const flush = async (): Promise<void> => {
+    if (pending.size === 0) return;
+    const updates = [...pending].map(([id, u]) => ({ id, ...u }));
+    pending.clear();
+    try {
+      await store.addUsage(updates);
+    } catch (err) {
+      opts.log.warn("could not write token usage", { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+  const timer = setInterval(() => void flush(), opts.usageFlushMs ?? 5000);
+  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
+  if (deno) deno.unrefTimer(timer as unknown as number);
+  else (timer as { unref?: () => void }).unref?.();
+
+  return {
+    async create(input, actor) {
+      const { record, secret } = await issue(input, actor);
+      audit.emit({ type: "token", action: "create", actor, tokenId: record.id, user: record.user, tokenType: record.type });
+      return { record: view(record), secret };
+    },
+
+    async verify(secret, type) {
+      if (!wellFormed(secret, prefixOf(type))) return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "malformed or corrupted credential" };
+      const hash = await hashSecret(secret);
+      const record = await store.findByHash(hash);
+      if (!record || !constantTimeEqual(record.hash, hash) || record.type !== type) {
+        return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "unknown credential" };
+      }
+      const now = Date.now();
+      const state = stateOf(record, now);
+      if (state === "revoked") {
+        return { ok: false, code: "ERR_TOKEN_REVOKED", reason: record.rotatedTo ? "credential was rotated" : "credential was revoked", tokenId: record.id };
+      }
+      if (state === "expired") return { ok: false, code: "ERR_TOKEN_EXPIRED", reason: "credential expired", tokenId: record.id };
+      const p = pending.get(record.id);
+      const at = new Date(now).toISOString();
+      if (p) {
+        p.count++;
+        p.lastUsedAt = at;
+      } else pending.set(record.id, { count: 1, lastUsedAt: at });
+      return { ok: true, record };
+    },
+
+    async get(id) {
+      const r = await store.get(id);
+      return r && view(r);
+    },
+
+    async list(filter = {}) {
+      const now = Date.now();
+      return (await store.list())
+        .map((r) => view(r, now))
+        .filter((t) =>
+          (filter.user === undefined || t.user === filter.user) &&
+          (filter.team === undefined || t.team === filter.team) &&
+          (filter.type === undefined || t.type === filter.type) &&
+          (filter.state === undefined || t.state === filter.state)
+        )
+        .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+    },
+
+    async revoke(id, actor) {
+      const r = await mustGet(id);
+      if (stateOf(r, Date.now()) === "revoked") throw new GatewayError("ERR_CONFLICT", `token ${id} is already revoked`);
+      const updated = { ...r, revokedAt: new Date().toISOString() };
+      await store.put(updated);
+      audit.emit({ type: "token", action: "revoke", actor, tokenId: id, user: r.user, tokenType: r.type });
+      return view(updated);
+    },
+
+    async rotate(id, graceSeconds, actor) {
+      const old = await mustGet(id);
+      const state = stateOf(old, Date.now());
+      if (state !== "active" || old.rotatedTo) throw new GatewayError("ERR_CONFLICT", `token ${id} is ${old.rotatedTo ? "already rotated" : state} and cannot be rotated`);
+      const remaining = old.expiresAt ? Math.max(60, Math.floor((Date.parse(old.expiresAt) - Date.now()) / 1000)) : defaultLifetime;
+      const { record, secret } = await issue({ ...old, expiresInSeconds: Math.min(remaining, maxLifetime) }, actor, { rotatedFrom: old.id });
+      await store.put({ ...old, rotatedTo: record.id, revokedAt: new Date(Date.now() + graceSeconds * 1000).toISOString() });
+      audit.emit({ type: "token", action: "rotate", actor, tokenId: id, newTokenId: record.id, user: old.user, tokenType: old.type });
+      return { record: view(record), secret };
+    },
+
+    async hasActiveAdmin() {
+      const now = Date.now();
+      return (await store.list()).some((r) => r.scopes.includes("admin") && stateOf(r, now) === "active");
+    },
+
+    flush,
+
+    async close() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

@@ -1,0 +1,22 @@
+import { configError } from "../../core/errors.ts";
+import { tokenStrategy } from "../../core/tokens/strategy.ts";
+import type { AuthStrategy } from "../../core/types.ts";
+
+/** Options of the API-key strategy. */
+export interface ApiKeyOptions {
+  /** Header carrying the key; default `X-API-Key`. */
+  header?: string;
+}
+
+/**
+ * Gateway-issued API keys (`pk_...`, created with `type: "api-key"`) in a header, `X-API-Key` by default.
+ *
+ * @example
+ * defineGateway({ auth: [apiKey({ header: "X-API-Key" })], servers: { ... } })
+ */
+export function apiKey(options: ApiKeyOptions = {}): AuthStrategy {
+  const header = options.header ?? "X-API-Key";
+  if (typeof header !== "string" || !/^[A-Za-z0-9-]+$/.test(header)) throw configError("apiKey.header", "expected a header name such as X-API-Key", JSON.stringify(header));
+  if (/^(authorization|cookie|host|content-type|content-length)$/i.test(header)) throw configError("apiKey.header", "expected a header that carries nothing else", JSON.stringify(header));
+  return tokenStrategy("auth:api-key", "api-key", (request) => request.headers.get(header)?.trim() || null, `ApiKey header="${header}"`);
+}

@@ -1,0 +1,208 @@
+import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { GatewayError } from "../../core/errors.ts";
+import type { TokenRecord, TokenStore, UsageUpdate } from "../../core/tokens/types.ts";
+
+/** Options of the file store. */
+export interface FileStoreOptions {
+  /** Directory of the store; created with mode 0700. */
+  dir: string;
+}
+
+type Entry = { op: "put"; r: TokenRecord } | { op: "usage"; u: UsageUpdate[] };
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * The embedded default store: an append-only log (`tokens.log`, one JSON entry a line) in `dir`.
+ * Every acknowledged write has been fsynced; concurrent writes are grouped into one append and one
+ * fsync; a torn last line left by a crash is dropped on open; the log is compacted (written aside and
+ * renamed over, atomically) when it holds much more history than live records. One gateway process
+ * owns the directory at a time (`store.lock`).
+ *
+ * @example
+ * fileStore({ dir: "./.portcullis" })
+ */
+export function fileStore(options: FileStoreOptions): TokenStore {
+  if (typeof options?.dir !== "string" || options.dir === "") throw new GatewayError("ERR_CONFIG", "fileStore.dir: expected a directory path");
+  const dir = options.dir;
+  const logPath = join(dir, "tokens.log");
+  const lockPath = join(dir, "store.lock");
+  const byId = new Map<string, TokenRecord>();
+  const byHash = new Map<string, string>();
+  let handle: FileHandle | undefined;
+  let opening: Promise<void> | undefined;
+  let lines = 0;
+  let queue: Array<{ line: string; apply: () => void; done: (err?: unknown) => void }> = [];
+  let writing: Promise<void> | undefined;
+
+  const apply = (e: Entry): void => {
+    if (e.op === "put") {
+      const prev = byId.get(e.r.id);
+      if (prev && prev.hash !== e.r.hash) byHash.delete(prev.hash);
+      byId.set(e.r.id, e.r);
+      byHash.set(e.r.hash, e.r.id);
+    } else {
+      for (const u of e.u) {
+        const r = byId.get(u.id);
+        if (r) byId.set(u.id, { ...r, useCount: r.useCount + u.count, lastUsedAt: u.lastUsedAt });
+      }
+    }
+  };
+
+  async function lock(): Promise<void> {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await writeFile(lockPath, String(process.pid), { flag: "wx", mode: 0o600 });
+        return;
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EEXIST") throw err;
+        const pid = Number(await readFile(lockPath, "utf8").catch(() => ""));
+        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+          throw new GatewayError("ERR_CONFLICT", `the token store in ${dir} is in use by process ${pid}; stop it, or use the CLI with --url against the running gateway`);
+        }
+        await unlink(lockPath).catch(() => undefined);
+      }
+    }
+    throw new GatewayError("ERR_CONFLICT", `could not lock the token store in ${dir}`);
+  }
+
+  async function load(): Promise<void> {
+    let text = "";
+    try {
+      text = await readFile(logPath, "utf8");
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ENOENT") throw err;
+    }
+    let good = 0;
+    let offset = 0;
+    while (offset < text.length) {
+      const nl = text.indexOf("\n", offset);
+      // A last line without its newline was torn by a crash before its fsync: it was never acknowledged.
+      if (nl === -1) break;
+      const line = text.slice(offset, nl);
+      offset = nl + 1;
+      if (line.trim() === "") continue;
+      try {
+        apply(JSON.parse(line) as Entry);
+        lines++;
+        good = offset;
+      } catch {
+        good = offset;
+      }
+    }
+    const goodBytes = new TextEncoder().encode(text.slice(0, good)).byteLength;
+    handle = await open(logPath, "a+", 0o600);
+    if ((await handle.stat()).size !== goodBytes) await handle.truncate(goodBytes);
+    if (lines > 2 * byId.size + 1000) await compact();
+  }
+
+  async function compact(): Promise<void> {
+    const tmp = `${logPath}.tmp`;
+    const out = await open(tmp, "w", 0o600);
+    try {
+      await out.writeFile([...byId.values()].map((r) => JSON.stringify({ op: "put", r }) + "\n").join(""));
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await handle?.close();
+    await rename(tmp, logPath);
+    try {
+      const d = await open(dir, "r");
+      await d.sync().finally(() => d.close());
+    } catch {
+      // Not every platform can fsync a directory; the rename itself is still atomic.
+    }
+    handle = await open(logPath, "a+", 0o600);
+    lines = byId.size;
+  }
+
+  async function drain(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        await handle!.appendFile(batch.map((b) => b.line).join(""));
+        await handle!.datasync();
+        lines += batch.length;
+        for (const b of batch) {
+          b.apply();
+          b.done();
+        }
+      } catch (err) {
+        for (const b of batch) b.done(err);
+      }
+      if (queue.length === 0 && lines > 2 * byId.size + 1000) await compact().catch(() => undefined);
+    }
+  }
+
+  // One writer at a time; whatever is queued meanwhile goes out in the next group commit.
+  function kick(): void {
+    if (writing) return;
+    writing = drain().finally(() => {
+      writing = undefined;
+      if (queue.length > 0) kick();
+    });
+  }
+
+  function append(entry: Entry): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      queue.push({ line: JSON.stringify(entry) + "\n", apply: () => apply(entry), done: (err) => (err ? reject(err) : resolve()) });
+      kick();
+    });
+  }
+
+  const ready = async (): Promise<void> => {
+    opening ??= (async () => {
+      await lock();
+      await load();
+    })();
+    await opening;
+  };
+
+  return {
+    name: "store:file",
+    open: ready,
+    async get(id) {
+      await ready();
+      return byId.get(id);
+    },
+    async findByHash(hash) {
+      await ready();
+      const id = byHash.get(hash);
+      return id === undefined ? undefined : byId.get(id);
+    },
+    async put(record) {
+      await ready();
+      await append({ op: "put", r: { ...record } });
+    },
+    async list() {
+      await ready();
+      return [...byId.values()];
+    },
+    async addUsage(updates) {
+      await ready();
+      if (updates.length > 0) await append({ op: "usage", u: updates });
+    },
+    async close() {
+      if (!opening) return;
+      await opening.catch(() => undefined);
+      while (writing) await writing;
+      await handle?.close().catch(() => undefined);
+      handle = undefined;
+      await unlink(lockPath).catch(() => undefined);
+      opening = undefined;
+    },
+  };
+}

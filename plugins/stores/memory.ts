@@ -1,0 +1,36 @@
+import type { TokenRecord, TokenStore, UsageUpdate } from "../../core/tokens/types.ts";
+
+/**
+ * Keeps tokens in memory only: for tests and throw-away gateways. Everything is lost at exit.
+ *
+ * @example
+ * defineGateway({ tokens: { store: memoryStore() }, ... })
+ */
+export function memoryStore(): TokenStore {
+  const byId = new Map<string, TokenRecord>();
+  const byHash = new Map<string, string>();
+  return {
+    name: "store:memory",
+    get: (id) => Promise.resolve(byId.get(id)),
+    findByHash(hash) {
+      const id = byHash.get(hash);
+      return Promise.resolve(id === undefined ? undefined : byId.get(id));
+    },
+    put(record) {
+      const prev = byId.get(record.id);
+      if (prev && prev.hash !== record.hash) byHash.delete(prev.hash);
+      byId.set(record.id, { ...record });
+      byHash.set(record.hash, record.id);
+      return Promise.resolve();
+    },
+    list: () => Promise.resolve([...byId.values()].map((r) => ({ ...r }))),
+    addUsage(updates: UsageUpdate[]) {
+      for (const u of updates) {
+        const r = byId.get(u.id);
+        if (r) byId.set(u.id, { ...r, useCount: r.useCount + u.count, lastUsedAt: u.lastUsedAt });
+      }
+      return Promise.resolve();
+    },
+    close: () => Promise.resolve(),
+  };
+}
