@@ -4,6 +4,7 @@
  *
  *   portcullis start [--config FILE] [--port N] [--host H]
  *   portcullis check [--config FILE]
+ *   portcullis tokens create|list|revoke|rotate ...
  *
  * @example
  * // node dist/cli.js start --config gateway.config.ts --port 8787
@@ -14,8 +15,11 @@ import { parseArgs } from "node:util";
 import { resolveConfig } from "./config/resolve.ts";
 import { isGatewayError } from "./errors.ts";
 import { createGateway } from "./gateway.ts";
+import { tokensCommand } from "./serve/cli-tokens.ts";
 import { serve } from "./serve/mod.ts";
-import { loadConfigFile } from "./serve/load-config.ts";
+import { jsonAuthTypes, loadConfigFile } from "./serve/load-config.ts";
+import type { GatewayConfig } from "./types.ts";
+import { fileStore } from "../plugins/stores/file.ts";
 import { VERSION } from "./version.ts";
 
 const HELP = `portcullis ${VERSION}: an MCP gateway
@@ -23,11 +27,39 @@ const HELP = `portcullis ${VERSION}: an MCP gateway
 Usage:
   portcullis start [--config FILE] [--port N] [--host HOST]   serve the gateway
   portcullis check [--config FILE]                            validate a config and exit
+  portcullis tokens create --user U [--name N] [--email E] [--team T] [--roles a,b] [--org O]
+                    [--type token|api-key] [--scopes mcp:read,mcp:write,admin]
+                    [--servers s1,s2] [--tools t1,glob__*,read] [--expires-in 30d]
+  portcullis tokens list [--user U] [--team T] [--type T] [--state active|expired|revoked]
+  portcullis tokens revoke ID
+  portcullis tokens rotate ID [--grace SECONDS]
+      token commands work on the configured store, or on a running gateway with
+      --url http://127.0.0.1:8787 --admin-token T (or $PORTCULLIS_ADMIN_TOKEN); --json for JSON
   portcullis --version | --help
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
-config's server.port, then 8787.
+config's server.port, then 8787. Tokens are stored in $PORTCULLIS_DATA_DIR (default ./.portcullis) unless
+the config names a store. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies.
 `;
+
+/** Applies the environment's overrides and the CLI's defaults (the file store) to a loaded config. */
+function withEnvironment(config: GatewayConfig): GatewayConfig {
+  const out: GatewayConfig = { ...config };
+  if (!out.tokens?.store) out.tokens = { ...out.tokens, store: fileStore({ dir: process.env.PORTCULLIS_DATA_DIR || ".portcullis" }) };
+  const type = process.env.PORTCULLIS_AUTH_TYPE;
+  const enabled = process.env.PORTCULLIS_AUTH_ENABLED;
+  if (enabled !== undefined && !["true", "false", "1", "0"].includes(enabled)) {
+    fail(`PORTCULLIS_AUTH_ENABLED: expected true or false, received ${JSON.stringify(enabled)}`);
+  }
+  if (enabled === "false" || enabled === "0") {
+    out.auth = [];
+  } else if (type) {
+    const make = jsonAuthTypes[type];
+    if (!make) fail(`PORTCULLIS_AUTH_TYPE: expected one of ${Object.keys(jsonAuthTypes).join(", ")}, received ${JSON.stringify(type)}`);
+    out.auth = make({ type, header: process.env.PORTCULLIS_API_KEY_HEADER }, "PORTCULLIS_AUTH_TYPE");
+  }
+  return out;
+}
 
 function fail(message: string, code = 2): never {
   process.stderr.write(`portcullis: ${message}\n`);
@@ -57,6 +89,22 @@ export async function main(argv: string[]): Promise<void> {
         config: { type: "string", short: "c" },
         port: { type: "string", short: "p" },
         host: { type: "string" },
+        url: { type: "string" },
+        "admin-token": { type: "string" },
+        json: { type: "boolean" },
+        user: { type: "string" },
+        name: { type: "string" },
+        email: { type: "string" },
+        team: { type: "string" },
+        roles: { type: "string" },
+        org: { type: "string" },
+        type: { type: "string" },
+        scopes: { type: "string" },
+        servers: { type: "string" },
+        tools: { type: "string" },
+        "expires-in": { type: "string" },
+        grace: { type: "string" },
+        state: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -70,8 +118,27 @@ export async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === "help") return void process.stdout.write(HELP);
   const file = values.config ?? process.env.PORTCULLIS_CONFIG ?? "gateway.config.ts";
 
+  if (command === "tokens") {
+    const exists = async () => {
+      try {
+        return await loadConfigFile(file);
+      } catch (err) {
+        // No config file at all is fine for token commands: the default store is used.
+        if (values.config === undefined && isGatewayError(err) && /cannot read config file/.test(err.message)) return { servers: {} };
+        throw err;
+      }
+    };
+    const out = await tokensCommand(positionals[1] ?? "", positionals[2], {
+      ...values,
+      adminToken: values["admin-token"],
+      expiresIn: values["expires-in"],
+    }, async () => withEnvironment(await exists()));
+    process.stdout.write(out + "\n");
+    return;
+  }
+
   if (command === "check") {
-    const config = await loadConfigFile(file);
+    const config = withEnvironment(await loadConfigFile(file));
     const resolved = resolveConfig(config);
     const lines = Object.entries(resolved.servers).map(([name, u]) => `  ${name}: ${u.name} ${u.describe()}`);
     process.stdout.write(
@@ -84,9 +151,15 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (command === "start") {
-    const config = await loadConfigFile(file);
+    const config = withEnvironment(await loadConfigFile(file));
     const gateway = createGateway(config);
     const log = gateway.config.logger;
+    try {
+      await gateway.ready();
+    } catch (err) {
+      await gateway.close().catch(() => undefined);
+      throw err;
+    }
     if (gateway.config.auth.length === 0) log.warn("no auth strategy configured: every /mcp request will be refused with 401");
     const served = await serve(gateway, {
       port: port(values.port, "--port") ?? port(process.env.PORTCULLIS_PORT, "PORTCULLIS_PORT"),

@@ -4,6 +4,8 @@ import { pathToFileURL } from "node:url";
 import { fromJsonConfig, type JsonAuthFactory } from "../config/json-config.ts";
 import { GatewayError } from "../errors.ts";
 import type { GatewayConfig } from "../types.ts";
+import { apiKey } from "../../plugins/auth/api-key.ts";
+import { bearer } from "../../plugins/auth/bearer.ts";
 import { http } from "../../plugins/upstreams/http.ts";
 import { stdio } from "../../plugins/upstreams/stdio.ts";
 
@@ -20,8 +22,14 @@ async function importTypeScript(url: string): Promise<Record<string, unknown>> {
   return await import(url) as Record<string, unknown>;
 }
 
-/** JSON auth types available to `.json` configs; plugins register theirs here. */
-export const jsonAuthTypes: Record<string, JsonAuthFactory> = {};
+/** The auth types a `.json` config's `auth.type` and `PORTCULLIS_AUTH_TYPE` can select. */
+export const jsonAuthTypes: Record<string, JsonAuthFactory> = {
+  bearer: () => [bearer()],
+  "api-key": (auth, path) => {
+    if (auth.header !== undefined && typeof auth.header !== "string") throw new GatewayError("ERR_CONFIG", `${path}.header: expected a header name such as X-API-Key`);
+    return [apiKey({ header: auth.header as string | undefined })];
+  },
+};
 
 /**
  * Loads a gateway config file: `.ts`/`.mts`/`.js`/`.mjs` (default export, or a function returning the

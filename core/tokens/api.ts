@@ -4,7 +4,7 @@ import { readJsonBody } from "../http/body.ts";
 import { json } from "../http/responses.ts";
 import type { Identity } from "../types.ts";
 import { parseDuration } from "./duration.ts";
-import { KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
+import { type CreateTokenInput, KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
 
 const BODY_LIMIT = 64 * 1024;
 const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
@@ -48,6 +48,17 @@ async function body(request: Request): Promise<unknown> {
     if (err instanceof GatewayError && err.code === "ERR_PARSE") throw new GatewayError("ERR_BAD_REQUEST", err.message);
     throw err;
   }
+}
+
+/**
+ * Validates a token-create body (API and CLI alike) into service input; errors name the field.
+ *
+ * @example
+ * const input = parseCreateBody({ user: "alice", scopes: ["mcp:read"], expiresIn: "7d" });
+ */
+export function parseCreateBody(input: unknown): CreateTokenInput {
+  const { expiresIn, ...rest } = parse(CreateBody, input);
+  return { ...rest, expiresInSeconds: expiresIn === undefined ? undefined : parseDuration(expiresIn, "expiresIn") };
 }
 
 /** What the token API needs from the gateway. */
@@ -95,12 +106,7 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     const identity = await opts.authenticate(request);
     requireAdmin(identity);
     if (method === "POST") {
-      const input = parse(CreateBody, await body(request));
-      const { expiresIn, ...rest } = input;
-      const created = await tokens.create(
-        { ...rest, expiresInSeconds: expiresIn === undefined ? undefined : parseDuration(expiresIn, "expiresIn") },
-        actorOf(identity),
-      );
+      const created = await tokens.create(parseCreateBody(await body(request)), actorOf(identity));
       return json({ ...created.record, token: created.secret }, 201);
     }
     const filter: TokenFilter = {};
