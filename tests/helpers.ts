@@ -45,7 +45,7 @@ export const quietLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Starts a gateway over real HTTP on a free loopback port. */
 export async function startGateway(config: GatewayConfig): Promise<{ served: Served; url: string; close(): Promise<void>; gateway: ReturnType<typeof createGateway> }> {
-  const gateway = createGateway({ logger: quietLogger, ...config });
+  const gateway = createGateway({ logger: quietLogger, admin: { bootstrap: false }, ...config });
   await gateway.ready();
   const served = await serve(gateway, { port: 0, handleSignals: false });
   return { served, gateway, url: served.url, close: () => served.close() };

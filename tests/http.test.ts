@@ -44,7 +44,7 @@ async function openSession(key = ALICE_KEY): Promise<string> {
 }
 
 test.before(async () => {
-  gw = createGateway({ logger: quietLogger, auth: [await testAuth()], servers: { everything: everythingUpstream() } });
+  gw = createGateway({ logger: quietLogger, admin: { bootstrap: false }, auth: [await testAuth()], servers: { everything: everythingUpstream() } });
   await gw.ready();
 });
 test.after(async () => {
@@ -60,7 +60,7 @@ test("healthz reports upstream state without authentication", async () => {
 });
 
 test("a gateway with no auth strategy refuses every /mcp request", async () => {
-  const open = createGateway({ logger: quietLogger, servers: {} });
+  const open = createGateway({ logger: quietLogger, admin: { bootstrap: false }, servers: {} });
   const res = await open.fetch(new Request(`${BASE}/mcp`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(INIT) }));
   assert.is(res.status, 401);
   assert.ok(res.headers.get("www-authenticate"));
@@ -107,7 +107,7 @@ test("methods other than GET, POST, DELETE get 405 with Allow", async () => {
 });
 
 test("oversized bodies get 413, whether Content-Length says so or not", async () => {
-  const small = createGateway({ logger: quietLogger, auth: [await testAuth()], servers: {}, server: { maxBodyBytes: 1024 } });
+  const small = createGateway({ logger: quietLogger, admin: { bootstrap: false }, auth: [await testAuth()], servers: {}, server: { maxBodyBytes: 1024 } });
   const big = JSON.stringify({ ...INIT, params: { ...INIT.params, pad: "x".repeat(4096) } });
   const declared = await small.fetch(new Request(`${BASE}/mcp`, { method: "POST", headers: { "content-type": "application/json", "x-team-key": ALICE_KEY }, body: big }));
   assert.is(declared.status, 413);

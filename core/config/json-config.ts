@@ -1,7 +1,8 @@
 import * as v from "valibot";
-import { GatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import type { GatewayConfig, Upstream } from "../types.ts";
 import { interpolateDeep } from "./interpolate.ts";
+import { formatIssues } from "./schema.ts";
 
 /** The plugin factories a JSON config is turned into (passed in so core does not depend on plugins). */
 export interface JsonPluginFactories {
@@ -19,7 +20,7 @@ const StdioServer = v.strictObject({
 }, "unknown key; expected one of command, args, env, cwd");
 
 const HttpServer = v.strictObject({
-  url: v.pipe(v.string("expected an http(s) URL"), v.url("expected an http(s) URL")),
+  url: v.pipe(v.string("expected an http(s) URL"), v.minLength(1, "expected an http(s) URL")),
   headers: v.optional(stringRecord),
 }, "unknown key; expected one of url, headers");
 
@@ -33,23 +34,13 @@ const JsonConfig = v.strictObject({
     separator: v.optional(v.string("expected a separator such as __")),
   }, "unknown key; expected one of port, host, maxBodyBytes, allowedOrigins, separator")),
   auth: v.optional(v.looseObject({ type: v.optional(v.string()), enabled: v.optional(v.boolean("expected true or false")) })),
-  mcpServers: v.record(
-    v.string(),
-    v.union([StdioServer, HttpServer], "expected { command, args?, env?, cwd? } or { url, headers? }"),
-    "expected an object of servers by name",
+  mcpServers: v.pipe(
+    v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected an object of servers by name"),
+    v.record(v.string(), v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected { command, args?, env?, cwd? } or { url, headers? }")),
   ),
   identityForwarding: v.optional(v.unknown()),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
 }, "unknown key; expected one of server, auth, mcpServers, identityForwarding, logLevel");
-
-function pathOf(issue: v.BaseIssue<unknown>): string {
-  let out = "";
-  for (const item of issue.path ?? []) {
-    const key = item.key as string | number;
-    out += typeof key === "number" ? `[${key}]` : out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out || "config";
-}
 
 /** The auth strategies a JSON config can select by `auth.type`. Filled by later plugins; empty means none. */
 export type JsonAuthFactory = (auth: Record<string, unknown>, path: string) => GatewayConfig["auth"];
@@ -62,19 +53,32 @@ export type JsonAuthFactory = (auth: Record<string, unknown>, path: string) => G
  * const config = fromJsonConfig(JSON.parse(text), { stdio, http }, {});
  */
 export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, auth: Record<string, JsonAuthFactory>): GatewayConfig {
+  const fail = (lines: string[]) => new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${lines.join("\n  ")}`);
   const parsed = v.safeParse(JsonConfig, input);
-  if (!parsed.success) {
-    const lines = [...new Set(parsed.issues.map((i) => `${pathOf(i)}: ${i.message}`))];
-    throw new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${lines.join("\n  ")}`);
-  }
-  const json = interpolateDeep(parsed.output, "");
+  if (!parsed.success) throw fail(formatIssues(parsed.issues));
+  const json = parsed.output;
   if (json.identityForwarding !== undefined) {
     throw new GatewayError("ERR_CONFIG", "identityForwarding: not supported by this version of Portcullis; remove the key");
   }
   const servers: Record<string, Upstream> = {};
-  for (const [name, s] of Object.entries(json.mcpServers)) {
-    servers[name] = "url" in s ? factories.http(s) : factories.stdio(s);
+  const problems: string[] = [];
+  for (const [name, entry] of Object.entries(json.mcpServers)) {
+    // Which shape is meant is told by its keys, so errors name the field, not the whole entry.
+    const schema = "url" in entry ? HttpServer : StdioServer;
+    const one = v.safeParse(schema, entry);
+    if (!one.success) {
+      problems.push(...formatIssues(one.issues).map((l) => `mcpServers.${name}${l.startsWith("config:") ? l.slice(6) : `.${l}`}`));
+      continue;
+    }
+    try {
+      // The plugin factories interpolate `${VAR}` themselves, once; their errors are re-pathed here.
+      servers[name] = "url" in one.output ? factories.http(one.output as v.InferOutput<typeof HttpServer>) : factories.stdio(one.output as v.InferOutput<typeof StdioServer>);
+    } catch (err) {
+      if (!isGatewayError(err)) throw err;
+      problems.push(err.message.replace(/^(stdio|http)\b/, `mcpServers.${name}`));
+    }
   }
+  if (problems.length > 0) throw fail(problems);
   const config: GatewayConfig = { servers, server: json.server, logLevel: json.logLevel };
   if (json.auth && json.auth.enabled !== false) {
     const type = json.auth.type;
@@ -83,7 +87,7 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
       const known = Object.keys(auth);
       throw new GatewayError("ERR_CONFIG", `auth.type: expected ${known.length ? `one of ${known.join(", ")}` : "no type (no built-in strategy is available in this version)"}, received ${JSON.stringify(type)}`);
     }
-    config.auth = make(json.auth, "auth");
+    config.auth = make(interpolateDeep(json.auth, "auth"), "auth");
   }
   return config;
 }

@@ -20,7 +20,16 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     host: interpolate(s.host ?? "127.0.0.1", "server.host"),
     port: s.port ?? 8787,
     maxBodyBytes: s.maxBodyBytes ?? 4 * 1024 * 1024,
-    allowedOrigins: (s.allowedOrigins ?? []).map((o, i) => new URL(interpolate(o, `server.allowedOrigins[${i}]`)).origin),
+    allowedOrigins: (s.allowedOrigins ?? []).map((o, i) => {
+      const value = interpolate(o, `server.allowedOrigins[${i}]`);
+      try {
+        const url = new URL(value);
+        if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
+      } catch {
+        // reported below
+      }
+      throw configError(`server.allowedOrigins[${i}]`, "expected an origin such as https://app.example.com", JSON.stringify(value));
+    }),
     separator: s.separator ?? "__",
     sessionIdleSeconds: s.sessionIdleSeconds ?? 1800,
     maxSessions: s.maxSessions ?? 10_000,
@@ -30,7 +39,7 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
       throw configError(`servers.${name}`, `server names must not contain the separator "${server.separator}"`);
     }
   }
-  const auth = input.auth === undefined ? [] : Array.isArray(input.auth) ? [...input.auth] : [input.auth];
+  const auth = [...(valid.auth ?? [])] as ResolvedConfig["auth"];
   const logger = input.logger ?? createLogger(input.logLevel ?? "info");
   const duration = (value: string | undefined, fallback: number, path: string): number => {
     if (value === undefined) return fallback;

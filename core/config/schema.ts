@@ -37,7 +37,7 @@ export const GatewayConfigSchema = v.strictObject(
           host: v.optional(v.pipe(v.string("expected a host name or IP address"), v.minLength(1, "expected a host name or IP address"))),
           port: v.optional(v.pipe(v.number("expected an integer between 0 and 65535"), v.integer("expected an integer between 0 and 65535"), v.minValue(0, "expected an integer between 0 and 65535"), v.maxValue(65535, "expected an integer between 0 and 65535"))),
           maxBodyBytes: v.optional(positiveInt("a positive integer number of bytes")),
-          allowedOrigins: v.optional(v.array(v.pipe(v.string("expected an origin such as https://app.example.com"), v.url("expected an origin such as https://app.example.com")), "expected an array of origins")),
+          allowedOrigins: v.optional(v.array(v.string("expected an origin such as https://app.example.com"), "expected an array of origins")),
           separator: v.optional(v.pipe(v.string("expected a non-empty separator such as __"), v.regex(/^[^\s/]{1,8}$/, "expected 1 to 8 characters without spaces or slashes"))),
           sessionIdleSeconds: v.optional(positiveInt("a positive integer number of seconds")),
           maxSessions: v.optional(positiveInt("a positive integer")),
@@ -46,8 +46,9 @@ export const GatewayConfigSchema = v.strictObject(
       ),
       {},
     ),
-    auth: v.optional(v.union([authStrategy, v.array(authStrategy, "expected an array of auth strategies")], "expected an auth strategy or an array of them")),
+    auth: v.optional(v.array(authStrategy, "expected an auth strategy or an array of them")),
     servers: v.pipe(
+      v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected an object of named upstreams, e.g. { everything: stdio({ command }) }"),
       v.record(
         v.pipe(v.string(), v.regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, "expected a server name of letters, digits, - and _ (at most 64)")),
         upstream,
@@ -97,6 +98,26 @@ function describe(value: unknown): string {
   return String(value);
 }
 
+/**
+ * Formats valibot issues as `path: message, received X` lines; strict-object issues are told apart as
+ * unknown key, missing key, or not an object at all.
+ *
+ * @example
+ * formatIssues(result.issues);
+ */
+export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] {
+  const lines = issues.map((issue) => {
+    const path = pathOf(issue) || "config";
+    if (issue.type === "strict_object" || issue.type === "object" || issue.type === "loose_object") {
+      if (issue.expected === "never") return `${path}: ${issue.message}`;
+      if (issue.input === undefined && (issue.path?.length ?? 0) > 0) return `${path}: required, but missing`;
+      return `${path}: expected an object, received ${describe(issue.input)}`;
+    }
+    return `${path}: ${issue.message}, received ${describe(issue.input)}`;
+  });
+  return [...new Set(lines)];
+}
+
 function pathOf(issue: v.BaseIssue<unknown>): string {
   let out = "";
   for (const item of issue.path ?? []) {
@@ -113,12 +134,12 @@ function pathOf(issue: v.BaseIssue<unknown>): string {
  * validateConfig({ servers: { x: "oops" } }); // throws "servers.x: expected an upstream plugin ..."
  */
 export function validateConfig(input: unknown): v.InferOutput<typeof GatewayConfigSchema> {
-  const result = v.safeParse(GatewayConfigSchema, input);
+  // One strategy or a list: validated as a list so every error names its index.
+  const auth = (input as { auth?: unknown } | null)?.auth;
+  const normalized = auth !== undefined && !Array.isArray(auth) && typeof auth === "object" && auth !== null
+    ? { ...(input as object), auth: [auth] }
+    : input;
+  const result = v.safeParse(GatewayConfigSchema, normalized);
   if (result.success) return result.output;
-  const lines = result.issues.map((issue) => {
-    const path = pathOf(issue) || "config";
-    const received = issue.kind === "schema" && issue.type === "strict_object" ? "" : `, received ${describe(issue.input)}`;
-    return `${path}: ${issue.message}${received}`;
-  });
-  throw new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${[...new Set(lines)].join("\n  ")}`);
+  throw new GatewayError("ERR_CONFIG", `invalid gateway config:\n  ${formatIssues(result.issues).join("\n  ")}`);
 }

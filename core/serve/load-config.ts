@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { fromJsonConfig, type JsonAuthFactory } from "../config/json-config.ts";
-import { GatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import type { GatewayConfig } from "../types.ts";
 import { apiKey } from "../../plugins/auth/api-key.ts";
 import { bearer } from "../../plugins/auth/bearer.ts";
@@ -61,7 +61,13 @@ export async function loadConfigFile(file: string): Promise<GatewayConfig> {
   } catch (err) {
     throw new GatewayError("ERR_CONFIG", `cannot read config file ${file}: ${(err as Error).message}`);
   }
-  mod = await importTypeScript(pathToFileURL(path).href);
+  try {
+    mod = await importTypeScript(pathToFileURL(path).href);
+  } catch (err) {
+    if (isGatewayError(err)) throw err;
+    // A syntax error or a failed import in the config file is a config error too (exit code 2).
+    throw new GatewayError("ERR_CONFIG", `${file}: could not load: ${err instanceof Error ? err.message : String(err)}`);
+  }
   let config = mod.default;
   if (typeof config === "function") config = await (config as () => unknown)();
   if (typeof config !== "object" || config === null) {

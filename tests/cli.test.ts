@@ -1,0 +1,315 @@
+// The `portcullis` command, run as a real child process with the runtime running the suite: node runs
+// the built dist/cli.js, deno and bun run core/cli.ts. Configs are written to a temporary directory
+// inside the repository so their bare `portcullis` imports resolve the way a user's would.
+import { suite } from "uvu";
+import * as assert from "uvu/assert";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import process from "node:process";
+import { VERSION } from "../core/version.ts";
+import { NOTES, runtime, waitFor } from "./helpers.ts";
+
+const test = suite("cli");
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const MISSING = "PORTCULLIS_TEST_CLI_MISSING_VAR";
+let dir: string;
+const children = new Set<ChildProcess>();
+/** Pids of upstream processes the gateway started, killed in `after` if they outlive the test. */
+const upstreamPids = new Set<number>();
+
+interface Run {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cliCommand(): [string, string[]] {
+  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli.ts"]];
+  if (runtime === "bun") return [process.execPath, ["run", "core/cli.ts"]];
+  return [process.execPath, [join(ROOT, "dist/cli.js")]];
+}
+
+function childEnv(extra: Record<string, string>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v !== undefined && !k.startsWith("PORTCULLIS_")) env[k] = v;
+  }
+  // Anything the CLI persists goes to the temporary directory, never the repository.
+  return { ...env, NO_COLOR: "1", PORTCULLIS_DATA_DIR: join(dir, "data"), ...extra };
+}
+
+/** Starts the CLI; output is collected on the returned object as it arrives. */
+function spawnCli(args: string[], env: Record<string, string> = {}): { child: ChildProcess; out: Run; exited: Promise<Run> } {
+  const [command, base] = cliCommand();
+  const child = spawn(command, [...base, ...args], { cwd: ROOT, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  const out: Run = { code: null, signal: null, stdout: "", stderr: "" };
+  child.stdout!.setEncoding("utf8");
+  child.stderr!.setEncoding("utf8");
+  child.stdout!.on("data", (d: string) => (out.stdout += d));
+  child.stderr!.on("data", (d: string) => (out.stderr += d));
+  const exited = new Promise<Run>((resolve) => {
+    child.on("close", (code, signal) => {
+      children.delete(child);
+      out.code = code;
+      out.signal = signal;
+      resolve(out);
+    });
+  });
+  return { child, out, exited };
+}
+
+/** Resolves with the run, or rejects (after killing the child) if it does not end within `ms`. */
+function within(run: { child: ChildProcess; out: Run; exited: Promise<Run> }, ms: number): Promise<Run> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      run.child.kill("SIGKILL");
+      reject(new Error(`portcullis did not exit within ${ms} ms\nstdout: ${run.out.stdout}\nstderr: ${run.out.stderr}`));
+    }, ms);
+  });
+  return Promise.race([run.exited, timeout]).finally(() => clearTimeout(timer));
+}
+
+function cli(args: string[], env: Record<string, string> = {}, ms = 20_000): Promise<Run> {
+  return within(spawnCli(args, env), ms);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Every live process as pid, parent pid and command line. */
+function processes(): Array<{ pid: number; ppid: number; args: string }> {
+  const text = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" });
+  return text.split("\n").flatMap((line) => {
+    const m = /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+    return m ? [{ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }] : [];
+  });
+}
+
+function descendants(root: number): Array<{ pid: number; args: string }> {
+  const all = processes();
+  const found: Array<{ pid: number; args: string }> = [];
+  const parents = new Set([root]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const p of all) {
+      if (parents.has(p.ppid) && !parents.has(p.pid)) {
+        parents.add(p.pid);
+        found.push(p);
+        grew = true;
+      }
+    }
+  }
+  return found;
+}
+
+function alive(pids: Iterable<number>): Array<{ pid: number; args: string }> {
+  const wanted = new Set(pids);
+  return processes().filter((p) => wanted.has(p.pid) && p.args.includes("notes.ts"));
+}
+
+const goodConfig = () => join(dir, "gateway.config.ts");
+const goodJson = () => join(dir, "seed.json");
+
+test.before(async () => {
+  dir = await mkdtemp(join(ROOT, "tests", ".tmp-cli-"));
+  // The bare specifiers are the point: they must resolve on every runtime.
+  await writeFile(goodConfig(), [
+    'import { defineGateway } from "portcullis";',
+    'import { http, stdio } from "portcullis/plugins";',
+    "",
+    "export default defineGateway({",
+    "  server: { port: 9911 },",
+    "  servers: {",
+    `    notes: stdio({ script: ${JSON.stringify(NOTES)}, stderr: "ignore" }),`,
+    '    remote: http({ url: "http://127.0.0.1:9/mcp" }),',
+    "  },",
+    "});",
+    "",
+  ].join("\n"));
+  await writeFile(join(dir, "start.config.ts"), [
+    'import { defineGateway } from "portcullis";',
+    'import { stdio } from "portcullis/plugins";',
+    "",
+    "export default defineGateway({",
+    '  logLevel: "warn",',
+    `  servers: { notes: stdio({ script: ${JSON.stringify(NOTES)}, stderr: "ignore" }) },`,
+    "});",
+    "",
+  ].join("\n"));
+  await writeFile(join(dir, "typo.config.ts"), "export default { server: { prot: 8080 }, servers: {} };\n");
+  await writeFile(join(dir, "empty.config.ts"), "export default { servers: {} };\n");
+  await writeFile(join(dir, "missing-var.config.ts"), [
+    'import { stdio } from "portcullis/plugins";',
+    `export default { servers: { a: stdio({ command: "node", env: { T: "\${${MISSING}}" } }) } };`,
+    "",
+  ].join("\n"));
+  await writeFile(goodJson(), JSON.stringify({
+    mcpServers: {
+      alpha: { command: "node", args: ["x.js"] },
+      beta: { url: "http://127.0.0.1:1/mcp", headers: { Authorization: "Bearer ${PORTCULLIS_TEST_CLI_TOKEN}" } },
+    },
+  }));
+});
+
+test.after(async () => {
+  for (const child of children) {
+    // A gateway left running by a failed test: its upstreams must not outlive the suite either.
+    if (child.pid !== undefined) for (const p of descendants(child.pid)) if (p.args.includes("notes.ts")) upstreamPids.add(p.pid);
+    child.kill("SIGKILL");
+  }
+  for (const { pid } of alive(upstreamPids)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await rm(dir, { recursive: true, force: true });
+});
+
+if (runtime === "node") {
+  test("node runs dist/: it is built from the current sources", async () => {
+    const built = (await stat(join(ROOT, "dist/cli.js"))).mtimeMs;
+    let newest = { file: "", mtime: 0 };
+    for (const top of ["core", "plugins"]) {
+      for (const rel of await readdir(join(ROOT, top), { recursive: true })) {
+        if (!/\.(?:ts|mjs)$/.test(rel)) continue;
+        const mtime = (await stat(join(ROOT, top, rel))).mtimeMs;
+        if (mtime > newest.mtime) newest = { file: `${top}/${rel}`, mtime };
+      }
+    }
+    assert.ok(built >= newest.mtime, `dist/ is older than ${newest.file}: run \`npm run build\` (node's CLI tests run dist/cli.js)`);
+  });
+}
+
+test("--help and help print the usage and exit 0; --version prints the version", async () => {
+  const help = await cli(["--help"]);
+  assert.is(help.code, 0, help.stderr);
+  assert.match(help.stdout, /Usage:/);
+  assert.match(help.stdout, /portcullis start/);
+  assert.match(help.stdout, /portcullis check/);
+  const bare = await cli([]);
+  assert.is(bare.code, 0, bare.stderr);
+  assert.match(bare.stdout, /Usage:/);
+  const version = await cli(["--version"]);
+  assert.is(version.code, 0, version.stderr);
+  assert.is(version.stdout.trim(), VERSION);
+});
+
+test("an unknown command or option exits 2", async () => {
+  const bogus = await cli(["bogus"]);
+  assert.is(bogus.code, 2);
+  assert.match(bogus.stderr, /unknown command "bogus"/);
+  assert.is(bogus.stdout, "");
+  const option = await cli(["check", "--no-such-option"]);
+  assert.is(option.code, 2);
+  assert.match(option.stderr, /no-such-option/);
+});
+
+test("check on a good TS config (bare portcullis imports) exits 0 and lists the servers", async () => {
+  const run = await cli(["check", "--config", goodConfig()]);
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /: OK\n/);
+  assert.match(run.stdout, /listen: http:\/\/127\.0\.0\.1:9911/);
+  assert.match(run.stdout, /notes: upstream:stdio .*notes\.ts/);
+  assert.match(run.stdout, /remote: upstream:http http:\/\/127\.0\.0\.1:9\/mcp/);
+  assert.match(run.stdout, /auth: none/);
+});
+
+test("check on a .json config in the seed's shape, found through PORTCULLIS_CONFIG, exits 0", async () => {
+  const run = await cli(["check"], { PORTCULLIS_CONFIG: goodJson(), PORTCULLIS_TEST_CLI_TOKEN: "t0ken-value" });
+  assert.is(run.code, 0, run.stderr);
+  assert.match(run.stdout, /seed\.json: OK/);
+  assert.match(run.stdout, /alpha: upstream:stdio node x\.js/);
+  assert.match(run.stdout, /beta: upstream:http http:\/\/127\.0\.0\.1:1\/mcp/);
+  assert.not.match(run.stdout + run.stderr, /t0ken-value/, "the header's secret is never printed");
+  const unset = await cli(["check", "--config", goodJson()]);
+  assert.is(unset.code, 2);
+  assert.match(unset.stderr, /mcpServers\.beta\.headers\.Authorization/);
+  assert.match(unset.stderr, /PORTCULLIS_TEST_CLI_TOKEN/);
+});
+
+test("check on a config with a typo exits 2 and names the path", async () => {
+  const run = await cli(["check", "--config", join(dir, "typo.config.ts")]);
+  assert.is(run.code, 2);
+  assert.match(run.stderr, /server\.prot: unknown key/);
+  assert.is(run.stdout, "");
+});
+
+test("check on a config whose plugin throws at config time exits 2 and names the path", async () => {
+  const run = await cli(["check", "--config", join(dir, "missing-var.config.ts")]);
+  assert.is(run.code, 2, run.stderr);
+  assert.match(run.stderr, /stdio\.env\.T/);
+  assert.match(run.stderr, new RegExp(MISSING));
+});
+
+test("check on a missing file exits 2", async () => {
+  const run = await cli(["check", "--config", join(dir, "nope.config.ts")]);
+  assert.is(run.code, 2);
+  assert.match(run.stderr, /cannot read config file/);
+  assert.match(run.stderr, /nope\.config\.ts/);
+});
+
+test("start refuses a bad --port with exit 2", async () => {
+  const run = await cli(["start", "--config", join(dir, "empty.config.ts"), "--port", "99999"]);
+  assert.is(run.code, 2);
+  assert.match(run.stderr, /--port: expected an integer between 0 and 65535/);
+});
+
+test("start serves /healthz with the stdio upstream ready; SIGTERM exits 0 and stops the upstream", async () => {
+  const port = await freePort();
+  const run = spawnCli(["start", "--config", join(dir, "start.config.ts"), "--port", String(port)]);
+  let health: { status?: string; upstreams?: Record<string, string> } = {};
+  try {
+    await waitFor(async () => {
+      if (run.child.exitCode !== null) throw new Error(`portcullis exited early with ${run.child.exitCode}\n${run.out.stderr}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+        health = await res.json();
+        return res.status === 200 && health.upstreams?.notes === "ready";
+      } catch {
+        return false;
+      }
+    }, 15_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last /healthz ${JSON.stringify(health)}\nstderr: ${run.out.stderr}`);
+  }
+  assert.is(health.status, "ok");
+  assert.equal(health.upstreams, { notes: "ready" });
+
+  const notes = descendants(run.child.pid!).filter((p) => p.args.includes("notes.ts"));
+  assert.ok(notes.length >= 1, `the notes server runs as a child of the gateway\n${JSON.stringify(descendants(run.child.pid!))}`);
+  for (const p of notes) upstreamPids.add(p.pid);
+
+  // process.kill rather than child.kill: Deno's node:child_process reports a child it was asked to
+  // kill as ended by that signal, even when the child handled it and exited 0.
+  process.kill(run.child.pid!, "SIGTERM");
+  const ended = await within(run, 10_000);
+  assert.is(ended.signal, null, `exited by signal ${ended.signal}\n${ended.stderr}`);
+  assert.is(ended.code, 0, ended.stderr);
+  try {
+    await waitFor(() => alive(upstreamPids).length === 0, 5_000);
+  } catch {
+    assert.unreachable(`the upstream outlived the gateway: ${JSON.stringify(alive(upstreamPids))}`);
+  }
+  const after = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => "answered", () => "refused");
+  assert.is(after, "refused", "the port is closed");
+});
+
+test.run();
