@@ -8,7 +8,9 @@ const files = [
   "./config.test.ts",
   "./http.test.ts",
   "./e2e.test.ts",
+  "./tokens.test.ts",
   "./cli.test.ts",
+  "./durability.test.ts",
 ];
 const only = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.TEST_ONLY;
 

@@ -1,6 +1,6 @@
 import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import type { FileHandle } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import process from "node:process";
 import { GatewayError } from "../../core/errors.ts";
 import type { TokenRecord, TokenStore, UsageUpdate } from "../../core/tokens/types.ts";
@@ -10,6 +10,10 @@ export interface FileStoreOptions {
   /** Directory of the store; created with mode 0700. */
   dir: string;
 }
+
+// Directories opened by a store in this process: a second store on the same directory would not see the
+// first one's writes, so it is refused like a store locked by another process.
+const openDirs = new Set<string>();
 
 type Entry = { op: "put"; r: TokenRecord } | { op: "usage"; u: UsageUpdate[] };
 
@@ -41,6 +45,9 @@ export function fileStore(options: FileStoreOptions): TokenStore {
   const byHash = new Map<string, string>();
   let handle: FileHandle | undefined;
   let opening: Promise<void> | undefined;
+  let locked = false;
+  let closed = false;
+  const key = resolve(dir);
   let lines = 0;
   let queue: Array<{ line: string; apply: () => void; done: (err?: unknown) => void }> = [];
   let writing: Promise<void> | undefined;
@@ -60,10 +67,13 @@ export function fileStore(options: FileStoreOptions): TokenStore {
   };
 
   async function lock(): Promise<void> {
+    if (openDirs.has(key)) throw new GatewayError("ERR_CONFLICT", `the token store in ${dir} is already open in this process`);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
         await writeFile(lockPath, String(process.pid), { flag: "wx", mode: 0o600 });
+        locked = true;
+        openDirs.add(key);
         return;
       } catch (err) {
         if ((err as { code?: string }).code !== "EEXIST") throw err;
@@ -132,6 +142,7 @@ export function fileStore(options: FileStoreOptions): TokenStore {
     while (queue.length > 0) {
       const batch = queue;
       queue = [];
+      const before = (await handle!.stat()).size;
       try {
         await handle!.appendFile(batch.map((b) => b.line).join(""));
         await handle!.datasync();
@@ -141,6 +152,8 @@ export function fileStore(options: FileStoreOptions): TokenStore {
           b.done();
         }
       } catch (err) {
+        // Cut a partly written batch off so the next one does not get glued onto a broken line.
+        await handle!.truncate(before).catch(() => undefined);
         for (const b of batch) b.done(err);
       }
       if (queue.length === 0 && lines > 2 * byId.size + 1000) await compact().catch(() => undefined);
@@ -164,12 +177,28 @@ export function fileStore(options: FileStoreOptions): TokenStore {
   }
 
   const ready = async (): Promise<void> => {
+    if (closed) throw new GatewayError("ERR_OVERLOADED", "the token store is closed");
     opening ??= (async () => {
       await lock();
       await load();
-    })();
+    })().catch(async (err) => {
+      await release();
+      opening = undefined;
+      throw err;
+    });
     await opening;
   };
+
+  async function release(): Promise<void> {
+    await handle?.close().catch(() => undefined);
+    handle = undefined;
+    if (!locked) return;
+    locked = false;
+    openDirs.delete(key);
+    // Only remove the lock if it is still ours.
+    const owner = await readFile(lockPath, "utf8").catch(() => "");
+    if (owner === String(process.pid)) await unlink(lockPath).catch(() => undefined);
+  }
 
   return {
     name: "store:file",
@@ -196,13 +225,11 @@ export function fileStore(options: FileStoreOptions): TokenStore {
       if (updates.length > 0) await append({ op: "usage", u: updates });
     },
     async close() {
+      closed = true;
       if (!opening) return;
       await opening.catch(() => undefined);
       while (writing) await writing;
-      await handle?.close().catch(() => undefined);
-      handle = undefined;
-      await unlink(lockPath).catch(() => undefined);
-      opening = undefined;
+      await release();
     },
   };
 }
