@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -310,6 +310,35 @@ test("start serves /healthz with the stdio upstream ready; SIGTERM exits 0 and s
   }
   const after = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => "answered", () => "refused");
   assert.is(after, "refused", "the port is closed");
+});
+
+test("another project imports portcullis as an ESM module and calls createGateway", async () => {
+  const project = join(dir, "consumer");
+  await mkdir(join(project, "node_modules"), { recursive: true });
+  await symlink(ROOT, join(project, "node_modules", "portcullis"), "dir");
+  await writeFile(join(project, "package.json"), JSON.stringify({ name: "consumer", type: "module" }));
+  await writeFile(join(project, "app.mjs"), [
+    'import { createGateway, defineGateway } from "portcullis";',
+    'import { bearer, memoryStore } from "portcullis/plugins";',
+    'const gw = createGateway(defineGateway({ auth: [bearer()], tokens: { store: memoryStore() }, admin: { bootstrap: false }, servers: {}, logLevel: "warn" }));',
+    "await gw.ready();",
+    'const { secret } = await gw.tokens.create({ user: "embedded" }, "app");',
+    'const res = await gw.fetch(new Request("http://localhost/v1/auth/whoami", { headers: { authorization: `Bearer ${secret}` } }));',
+    "console.log(res.status, (await res.json()).subject);",
+    "await gw.close();",
+  ].join("\n"));
+  const [command] = cliCommand();
+  const args = runtime === "deno" ? ["run", "-A", "app.mjs"] : runtime === "bun" ? ["run", "app.mjs"] : ["app.mjs"];
+  const child = spawn(command, args, { cwd: project, env: childEnv({}), stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
+  children.delete(child);
+  assert.is(code, 0, stderr);
+  assert.is(stdout.trim(), "200 embedded");
 });
 
 test.run();
