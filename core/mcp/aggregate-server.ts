@@ -138,14 +138,17 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     }
   });
 
-  server.setRequestHandler("prompts/list", async () => {
-    const prompts = [];
+  // Prompts, resources and templates: every readable upstream's items, names prefixed.
+  const readable = async <K extends "prompts" | "resources" | "resourceTemplates">(key: K): Promise<Listing[K]> => {
+    const out: Array<Listing[K][number]> = [];
     for (const { conn, listing } of await listings()) {
       if (!policy.read(identity, conn.name)) continue;
-      for (const p of listing.prompts) prompts.push({ ...p, name: prefix(conn.name, p.name) });
+      for (const item of listing[key]) out.push({ ...item, name: prefix(conn.name, item.name) });
     }
-    return { prompts };
-  });
+    return out as Listing[K];
+  };
+
+  server.setRequestHandler("prompts/list", async () => ({ prompts: await readable("prompts") }));
 
   server.setRequestHandler("prompts/get", async (request, ctx) => {
     const params = request.params as Params & { name: string };
@@ -155,23 +158,9 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal) as never;
   });
 
-  server.setRequestHandler("resources/list", async () => {
-    const resources = [];
-    for (const { conn, listing } of await listings()) {
-      if (!policy.read(identity, conn.name)) continue;
-      for (const r of listing.resources) resources.push({ ...r, name: prefix(conn.name, r.name) });
-    }
-    return { resources };
-  });
+  server.setRequestHandler("resources/list", async () => ({ resources: await readable("resources") }));
 
-  server.setRequestHandler("resources/templates/list", async () => {
-    const resourceTemplates = [];
-    for (const { conn, listing } of await listings()) {
-      if (!policy.read(identity, conn.name)) continue;
-      for (const t of listing.resourceTemplates) resourceTemplates.push({ ...t, name: prefix(conn.name, t.name) });
-    }
-    return { resourceTemplates };
-  });
+  server.setRequestHandler("resources/templates/list", async () => ({ resourceTemplates: await readable("resourceTemplates") }));
 
   server.setRequestHandler("resources/read", async (request, ctx) => {
     const params = request.params as Params & { uri: string };
