@@ -9,7 +9,8 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { VERSION } from "../core/version.ts";
-import { NOTES, runtime, waitFor } from "./helpers.ts";
+import { NOTES, runtime, startGateway, waitFor } from "./helpers.ts";
+import { bearer, memoryStore } from "../plugins/mod.ts";
 
 const test = suite("cli");
 
@@ -339,6 +340,48 @@ test("another project imports portcullis as an ESM module and calls createGatewa
   children.delete(child);
   assert.is(code, 0, stderr);
   assert.is(stdout.trim(), "200 embedded");
+});
+
+test("tokens create, list, rotate and revoke on the local store, then against a running gateway with --url", async () => {
+  const data = { PORTCULLIS_DATA_DIR: join(dir, "tokens-data") };
+  const created = await cli(["tokens", "create", "--config", goodConfig(), "--user", "cli-user", "--team", "ops", "--scopes", "mcp:read", "--servers", "notes", "--expires-in", "7d", "--json"], data);
+  assert.is(created.code, 0, created.stderr);
+  const record = JSON.parse(created.stdout);
+  assert.match(record.token, /^pt_/);
+  assert.equal(record.permissions, { servers: ["notes"] });
+  const listed = await cli(["tokens", "list", "--config", goodConfig(), "--user", "cli-user"], data);
+  assert.is(listed.code, 0, listed.stderr);
+  assert.match(listed.stdout, record.id);
+  assert.not.match(listed.stdout, record.token);
+  const rotated = await cli(["tokens", "rotate", record.id, "--config", goodConfig(), "--json"], data);
+  assert.is(rotated.code, 0, rotated.stderr);
+  const next = JSON.parse(rotated.stdout);
+  assert.is(next.rotatedFrom, record.id);
+  const revoked = await cli(["tokens", "revoke", next.id, "--config", goodConfig(), "--json"], data);
+  assert.is(revoked.code, 0, revoked.stderr);
+  assert.is(JSON.parse(revoked.stdout).state, "revoked");
+  const bad = await cli(["tokens", "create", "--config", goodConfig(), "--user", "x", "--scopes", "root"], data);
+  assert.is.not(bad.code, 0);
+  assert.match(bad.stderr, /scopes\[0\]/);
+
+  const admin = "cli-remote-admin-token-0123456789abcdef";
+  const gw = await startGateway({ auth: [bearer()], admin: { token: admin, bootstrap: false }, tokens: { store: memoryStore() }, servers: {} });
+  try {
+    const remote = await cli(["tokens", "create", "--url", gw.url, "--admin-token", admin, "--user", "remote-user", "--json"]);
+    assert.is(remote.code, 0, remote.stderr);
+    const r = JSON.parse(remote.stdout);
+    assert.ok((await gw.gateway.tokens.get(r.id))?.user === "remote-user");
+    const list = await cli(["tokens", "list", "--url", gw.url, "--json"], { PORTCULLIS_ADMIN_TOKEN: admin });
+    assert.is(list.code, 0, list.stderr);
+    assert.ok(JSON.parse(list.stdout).some((t: { id: string }) => t.id === r.id));
+    const gone = await cli(["tokens", "revoke", r.id, "--url", gw.url, "--admin-token", admin]);
+    assert.is(gone.code, 0, gone.stderr);
+    assert.is((await gw.gateway.tokens.get(r.id))?.state, "revoked");
+    const denied = await cli(["tokens", "list", "--url", gw.url, "--admin-token", r.token]);
+    assert.is.not(denied.code, 0, "a revoked token is no admin");
+  } finally {
+    await gw.close();
+  }
 });
 
 test.run();
