@@ -24,7 +24,7 @@ for (const name of wanted) {
   console.log(`\n=== ${name} ===`);
   const result = await new Promise((resolve) => {
     let out = "";
-    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, FORCE_COLOR: "0" } });
+    const child = spawn(cmd, args, { cwd: root, stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, NO_COLOR: "1" } });
     child.stdout.on("data", (d) => {
       out += d;
       process.stdout.write(d);

@@ -325,7 +325,7 @@ test("another project imports portcullis as an ESM module and calls createGatewa
     "await gw.ready();",
     'const { secret } = await gw.tokens.create({ user: "embedded" }, "app");',
     'const res = await gw.fetch(new Request("http://localhost/v1/auth/whoami", { headers: { authorization: `Bearer ${secret}` } }));',
-    "console.log(res.status, (await res.json()).subject);",
+    "console.log(`${res.status} ${(await res.json()).subject}`);",
     "await gw.close();",
   ].join("\n"));
   const [command] = cliCommand();

@@ -16,6 +16,11 @@ import { quietLogger, testAuth } from "./helpers.ts";
 
 const test = suite("config");
 
+/** The arguments the stdio transport would spawn the server with (read from the unstarted transport). */
+function spawnArgs(upstream: { createTransport(): unknown }): string[] {
+  return ((upstream.createTransport() as { _serverParams: { args: string[] } })._serverParams).args;
+}
+
 const SET = "PORTCULLIS_TEST_SET_VAR";
 const MISSING = "PORTCULLIS_TEST_MISSING_VAR";
 const SECRET = "s3cret-value-from-env";
@@ -161,7 +166,8 @@ test("${VAR} is replaced from the environment", () => {
   assert.is(interpolate(`\${${SET}}:\${${SET}}`, "x"), `${SECRET}:${SECRET}`);
   assert.is(interpolate("no variables here", "x"), "no variables here");
   assert.is(resolveConfig({ servers: {}, server: { host: `\${${SET}}` } }).server.host, SECRET);
-  assert.is(stdio({ command: "node", args: [`--name=\${${SET}}`] }).describe(), `node --name=${SECRET}`);
+  assert.equal(spawnArgs(stdio({ command: "node", args: [`--name=\${${SET}}`] })), [`--name=${SECRET}`]);
+  assert.is(stdio({ command: "node", args: [`--name=\${${SET}}`] }).describe(), `node --name=\${${SET}}`, "describe() shows the command as written, never the secret");
   assert.is(http({ url: `http://127.0.0.1:1/\${${SET}}` }).describe(), `http://127.0.0.1:1/${SECRET}`);
   assert.equal(interpolateDeep({ a: [{ b: `\${${SET}}` }], n: 1, t: true }, ""), { a: [{ b: SECRET }], n: 1, t: true });
 });
@@ -178,7 +184,7 @@ test("a missing variable is an error naming the variable and the path", () => {
 test("$${ stands for a literal ${", () => {
   assert.is(interpolate("$${HOME}", "x"), "${HOME}");
   assert.is(interpolate(`$\${${MISSING}} and \${${SET}}`, "x"), `\${${MISSING}} and ${SECRET}`);
-  assert.is(stdio({ command: "node", args: [`$\${${MISSING}}`] }).describe(), `node \${${MISSING}}`);
+  assert.equal(spawnArgs(stdio({ command: "node", args: [`$\${${MISSING}}`] })), [`\${${MISSING}}`]);
   // A lone "$" or an unterminated "${" is left alone.
   assert.is(interpolate("cost: $5 ${", "x"), "cost: $5 ${");
 });
@@ -304,7 +310,8 @@ test("JSON configs: interpolated once ($${ stays literal), ${VAR} works in url, 
         b: { url: "${PORTCULLIS_TEST_URL}" },
       },
     }, { stdio, http }, {});
-    assert.is(cfg.servers.a!.describe(), `echo \${HOME} ${SECRET}`);
+    assert.equal(spawnArgs(cfg.servers.a!), ["${HOME}", SECRET]);
+    assert.not.match(cfg.servers.a!.describe(), SECRET);
     assert.is(cfg.servers.b!.describe(), "http://127.0.0.1:1/mcp");
     configError(() => fromJsonConfig({ mcpServers: { b: { url: "ftp://x" } } }, { stdio, http }, {}), /mcpServers\.b\.url: expected an http\(s\) URL/);
     process.env.PORTCULLIS_TEST_ORIGIN = "https://console.example.com";
@@ -324,6 +331,11 @@ test("a TS config that does not compile is an ERR_CONFIG naming the file", async
   const file = join(dir, "broken.config.ts");
   await writeFile(file, "export default { servers: {\n");
   await configErrorAsync(() => loadConfigFile(file), /broken\.config\.ts: could not load/);
+});
+
+test("config errors never echo a value that may be a credential", () => {
+  const message = configError(() => resolveConfig({ servers: {}, admin: { token: "short-but-secret-value" } }), /admin\.token/);
+  assert.not.match(message, "short-but-secret-value");
 });
 
 test.run();

@@ -113,7 +113,9 @@ export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] 
       if (issue.input === undefined && (issue.path?.length ?? 0) > 0) return `${path}: required, but missing`;
       return `${path}: expected an object, received ${describe(issue.input)}`;
     }
-    return `${path}: ${issue.message}, received ${describe(issue.input)}`;
+    // Values at paths that may hold credentials are never echoed back.
+    const shown = typeof issue.input === "string" && /token|secret|password|key|auth|header|env/i.test(path) ? "a string" : describe(issue.input);
+    return `${path}: ${issue.message}, received ${shown}`;
   });
   return [...new Set(lines)];
 }

@@ -66,9 +66,12 @@ export function stdio(options: StdioOptions): Upstream {
   if (options.stderr !== undefined && options.stderr !== "inherit" && options.stderr !== "ignore") {
     throw configError("stdio.stderr", 'expected "inherit" or "ignore"', JSON.stringify(options.stderr));
   }
+  // Logs and /healthz show the command as written, before ${VAR} interpolation, so no secret passed
+  // on the command line reaches them.
+  const shown = options.script !== undefined ? [command, ...args].join(" ") : [options.command, ...(options.args ?? [])].join(" ");
   return {
     name: "upstream:stdio",
-    describe: () => [command, ...args].join(" "),
+    describe: () => shown,
     timeoutMs: options.timeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
     restart: options.restart,
