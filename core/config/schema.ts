@@ -120,7 +120,13 @@ export function formatIssues(issues: readonly v.BaseIssue<unknown>[]): string[] 
   return [...new Set(lines)];
 }
 
-function pathOf(issue: v.BaseIssue<unknown>): string {
+/**
+ * The dotted path of a valibot issue, e.g. `auth[1].issuer`.
+ *
+ * @example
+ * pathOf(result.issues[0]); // "permissions.servers"
+ */
+export function pathOf(issue: v.BaseIssue<unknown>): string {
   let out = "";
   for (const item of issue.path ?? []) {
     const key = item.key as string | number;

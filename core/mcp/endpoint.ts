@@ -3,6 +3,7 @@ import type { Audit } from "../audit/bus.ts";
 import type { AccessPolicy } from "../auth/policy.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
+import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 
@@ -90,9 +91,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       }
     }
   }, Math.min(60_000, opts.sessionIdleSeconds * 500));
-  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-  if (deno) deno.unrefTimer(sweep as unknown as number);
-  else (sweep as { unref?: () => void }).unref?.();
+  unrefTimer(sweep);
 
   const authInfo = (binding: Binding) => ({ token: "", clientId: binding.identity.subject, scopes: binding.identity.scopes, extra: { binding } });
 

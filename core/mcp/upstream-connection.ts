@@ -1,6 +1,7 @@
 import { Client, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/client";
 import type { Logger, Upstream } from "../types.ts";
+import { unrefTimer } from "../unref-timer.ts";
 import { VERSION } from "../version.ts";
 
 /** What an upstream offers, cached between list-changed notifications. */
@@ -18,12 +19,6 @@ type State = "idle" | "connecting" | "ready" | "down" | "closed";
 
 const EMPTY: Listing = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
 const MAX_PAGES = 100;
-
-function unrefTimer(timer: unknown): void {
-  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-  if (deno && typeof timer === "number") deno.unrefTimer(timer);
-  else (timer as { unref?: () => void }).unref?.();
-}
 
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,4 +1,5 @@
 import * as v from "valibot";
+import { pathOf } from "../config/schema.ts";
 import { GatewayError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { json } from "../http/responses.ts";
@@ -35,7 +36,7 @@ function parse<T extends v.GenericSchema>(schema: T, input: unknown): v.InferOut
   const r = v.safeParse(schema, input);
   if (r.success) return r.output;
   const issue = r.issues[0];
-  const path = (issue.path ?? []).map((p) => typeof p.key === "number" ? `[${p.key}]` : `.${String(p.key)}`).join("").replace(/^\./, "");
+  const path = pathOf(issue);
   throw new GatewayError("ERR_BAD_REQUEST", `${path || "body"}: ${issue.message}`);
 }
 

@@ -1,6 +1,7 @@
 import type { Audit } from "../audit/bus.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger, Permissions } from "../types.ts";
+import { unrefTimer } from "../unref-timer.ts";
 import { API_KEY_PREFIX, constantTimeEqual, hashSecret, newId, newSecret, TOKEN_PREFIX, wellFormed } from "./secret.ts";
 import type { PublicToken, TokenRecord, TokenStore, TokenType } from "./types.ts";
 
@@ -169,9 +170,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     }
   };
   const timer = setInterval(() => void flush(), opts.usageFlushMs ?? 5000);
-  const deno = (globalThis as { Deno?: { unrefTimer(id: number): void } }).Deno;
-  if (deno) deno.unrefTimer(timer as unknown as number);
-  else (timer as { unref?: () => void }).unref?.();
+  unrefTimer(timer);
 
   return {
     async create(input, actor) {
