@@ -8,17 +8,26 @@ import { originAllowed } from "./http/origin.ts";
 import { errorResponse, json, toErrorResponse } from "./http/responses.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
+import { createSecretResolver } from "./secrets/resolver.ts";
+import { createSigningKeys } from "./tokens/signing-keys.ts";
 import { handleAuthApi } from "./tokens/api.ts";
 import { constantTimeEqual, hashSecret } from "./tokens/secret.ts";
 import { createTokenService } from "./tokens/service.ts";
-import type { AuthStrategy, Gateway, GatewayConfig, Identity, RequestInfo, Route } from "./types.ts";
+import type { AuthStrategy, Gateway, GatewayConfig, Identity, IdentityMapper, PluginContext, RequestInfo, Route } from "./types.ts";
 
 const MCP_METHODS = "GET, POST, DELETE";
 
-function routesOf(strategies: readonly AuthStrategy[]): Map<string, Route> {
+function routesOf(plugins: ReadonlyArray<{ routes?: Route[] }>): Map<string, Route> {
   const routes = new Map<string, Route>();
-  for (const s of strategies) for (const r of s.routes ?? []) routes.set(`${r.method} ${r.path}`, r);
+  for (const p of plugins) for (const r of p.routes ?? []) routes.set(`${r.method} ${r.path}`, r);
   return routes;
+}
+
+/** Every identity mapper in force: the gateway's and each server's own. */
+function mappersOf(config: { identity: IdentityMapper[]; servers: Record<string, { identity?: IdentityMapper[] | false }> }): IdentityMapper[] {
+  const all = new Set(config.identity);
+  for (const u of Object.values(config.servers)) for (const m of u.identity || []) all.add(m);
+  return [...all];
 }
 
 /**
@@ -41,7 +50,13 @@ export function createGateway(input: GatewayConfig): Gateway {
     defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds,
     maxLifetimeSeconds: config.tokens.maxLifetimeSeconds,
   });
-  const registry = createRegistry(config.servers, log);
+  const keys = createSigningKeys({ retainSeconds: 86400 });
+  const secrets = createSecretResolver(config.secrets, audit);
+  const mappers = mappersOf(config);
+  // Identity headers are only ever set by the gateway: the same names arriving from a client are
+  // removed before any strategy, hook or upstream could read them.
+  const forged = [...new Set(mappers.flatMap((m) => m.headerNames?.() ?? []).map((h) => h.toLowerCase()))];
+  const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit });
   const endpoint = createMcpEndpoint({
     registry,
     policy: permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: config.server.separator }),
@@ -52,14 +67,22 @@ export function createGateway(input: GatewayConfig): Gateway {
     maxSessions: config.server.maxSessions,
     log,
   });
-  const routes = routesOf(config.auth);
+  const routes = routesOf([...config.auth, ...mappers]);
+  routes.set("GET /.well-known/jwks.json", {
+    method: "GET",
+    path: "/.well-known/jwks.json",
+    handler: async () => json(await keys.jwks()),
+  });
+  const pluginContext: PluginContext = { tokens, audit, log, store: config.tokens.store, keys, publicUrl: config.server.publicUrl };
   const unknown = (err: unknown) => log.error("unhandled error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
   const adminHash = config.admin.token === undefined ? undefined : hashSecret(config.admin.token);
   let closing: Promise<void> | undefined;
 
   const started = (async () => {
     await config.tokens.store.open?.();
-    for (const s of config.auth) await s.setup?.({ tokens, audit, log });
+    for (const s of config.auth) await s.setup?.(pluginContext);
+    for (const m of mappers) await m.setup?.(pluginContext);
+    for (const s of config.secrets) await s.setup?.(pluginContext);
     if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin())) {
       const { record, secret } = await tokens.create(
         { user: "admin", name: "First admin", scopes: ["admin", "mcp:read", "mcp:write"], expiresInSeconds: config.tokens.maxLifetimeSeconds },
@@ -114,7 +137,16 @@ export function createGateway(input: GatewayConfig): Gateway {
     return endpoint.handle(request, identity, body, only);
   }
 
-  async function fetch(request: Request, info: RequestInfo = {}): Promise<Response> {
+  async function fetch(input: Request, info: RequestInfo = {}): Promise<Response> {
+    let request = input;
+    for (const h of forged) {
+      if (request.headers.has(h)) {
+        const headers = new Headers(request.headers);
+        for (const name of forged) headers.delete(name);
+        request = new Request(request, { headers });
+        break;
+      }
+    }
     let url: URL;
     try {
       url = new URL(request.url);
@@ -167,7 +199,7 @@ export function createGateway(input: GatewayConfig): Gateway {
       closing ??= (async () => {
         await endpoint.close();
         await registry.close();
-        await Promise.all(config.auth.map((s) => s.close?.()));
+        await Promise.all([...config.auth, ...mappers, ...config.secrets].map((p) => p.close?.()));
         await tokens.close();
         await config.tokens.store.close();
         await audit.close();

@@ -17,7 +17,8 @@ export type { GatewayErrorCode } from "./errors.ts";
 export { interpolate } from "./config/interpolate.ts";
 export type { AccessPolicy, ToolInfo } from "./auth/policy.ts";
 export type { AuthorizeContext, AuthorizeHook } from "./auth/permissions.ts";
-export type { AuditEvent, AuditSink, AuthEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";
+export type { AuditEvent, AuditSink, AuthEvent, CredentialEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";
+export type { SignOptions, SigningKeys, VerifyOptions } from "./tokens/signing-keys.ts";
 export type { PublicToken, TokenRecord, TokenStore, TokenType, UsageUpdate } from "./tokens/types.ts";
 export type { CreateTokenInput, TokenFilter, TokenService, VerifyResult } from "./tokens/service.ts";
 export type {
@@ -28,14 +29,18 @@ export type {
   Gateway,
   GatewayConfig,
   Identity,
+  ForwardedIdentity,
+  IdentityMapper,
   Logger,
   Permissions,
   PluginContext,
   RequestInfo,
   ResolvedConfig,
   Route,
+  SecretSource,
   ServerSettings,
   TokenSettings,
+  TransportContext,
   Upstream,
 } from "./types.ts";
 export { VERSION } from "./version.ts";

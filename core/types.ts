@@ -3,6 +3,7 @@ import type { Audit } from "./audit/bus.ts";
 import type { AuditSink } from "./audit/events.ts";
 import type { AuthorizeHook } from "./auth/permissions.ts";
 import type { TokenService } from "./tokens/service.ts";
+import type { SigningKeys } from "./tokens/signing-keys.ts";
 import type { TokenStore } from "./tokens/types.ts";
 
 /** What the serving adapter knows about the connection a request came in on. */
@@ -69,6 +70,58 @@ export interface PluginContext {
   tokens: TokenService;
   audit: Audit;
   log: Logger;
+  /** The configured store: tokens, plus namespaced items (grants, sessions, vault records). */
+  store: TokenStore;
+  /** The gateway's JWT signing keys (identity assertions, OAuth access tokens); public half at `/.well-known/jwks.json`. */
+  keys: SigningKeys;
+  /** The gateway's public base URL when configured (`server.publicUrl`), else undefined: use the request's origin. */
+  publicUrl?: string;
+}
+
+/** What an identity mapper adds to one upstream request. */
+export interface ForwardedIdentity {
+  /** HTTP headers for Streamable HTTP upstreams. */
+  headers?: Record<string, string>;
+  /** Entries merged into the request's `params._meta` (how stdio upstreams learn the caller). */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * Turns the caller's identity into what an upstream receives. Runs on every forwarded request, so keep
+ * it cheap (cache per identity where possible).
+ */
+export interface IdentityMapper {
+  /** `identity:headers`, `identity:jwt-assertion` or a custom `identity:*` name. */
+  name: string;
+  map(identity: Identity, server: string, via: "headers" | "meta"): ForwardedIdentity | Promise<ForwardedIdentity>;
+  /** Header names the mapper sends; the same headers arriving from clients are stripped before anything reads them. */
+  headerNames?(): string[];
+  setup?(ctx: PluginContext): void | Promise<void>;
+  routes?: Route[];
+  close?(): void | Promise<void>;
+}
+
+/**
+ * Resolves `secret("NAME")` references in upstream settings. `envSecrets()` reads the environment;
+ * `vault()` keeps values encrypted in the store.
+ */
+export interface SecretSource {
+  /** `secrets:env`, `secrets:vault` or a custom `secrets:*` name. */
+  name: string;
+  /** The value, or undefined when this source does not have it (the next source is asked). */
+  get(name: string): Promise<string | undefined>;
+  /** Subscribes to value changes (so upstreams using the secret reconnect); returns the unsubscribe function. */
+  onChange?(listener: (name: string) => void): () => void;
+  setup?(ctx: PluginContext): void | Promise<void>;
+  close?(): void | Promise<void>;
+}
+
+/** What an upstream plugin gets when it builds a transport. */
+export interface TransportContext {
+  /** Resolves a secret by name from the configured sources; throws a clear error when none has it. Audited. */
+  secret(name: string): Promise<string>;
+  /** Set on per-user connections: the user and their own credential for this server. */
+  user?: { identity: Identity; credential: string };
 }
 
 /**
@@ -93,7 +146,18 @@ export interface Upstream {
   /** A short human description (command line or URL, never credentials). */
   describe(): string;
   /** A fresh, unstarted MCP client transport; called again after every crash. */
-  createTransport(): Transport | Promise<Transport>;
+  createTransport(ctx: TransportContext): Transport | Promise<Transport>;
+  /** How the caller's identity travels: HTTP headers (`upstream:http`) or `params._meta` (stdio). Default: by name. */
+  identityVia?: "headers" | "meta";
+  /** Names of the secrets this upstream uses: a change of one reconnects it (a stdio server restarts). */
+  secretNames?(): string[];
+  /**
+   * Per-user credentials: each user's calls go over their own connection built with their own stored
+   * credential (`PUT /v1/me/credentials/<server>`). `required`: a user without one is refused with a clear error.
+   */
+  perUser?: { required: boolean; idleSeconds?: number };
+  /** Identity mappers for this server only, replacing the gateway's; `false` forwards nothing. */
+  identity?: IdentityMapper[] | false;
   /** Per-request timeout in milliseconds (default 60000). */
   timeoutMs?: number;
   /** Connect timeout in milliseconds (default 15000). */
@@ -120,6 +184,11 @@ export interface ServerSettings {
   sessionIdleSeconds?: number;
   /** Most concurrent 2025-era sessions; default 10000. */
   maxSessions?: number;
+  /**
+   * The URL clients use to reach the gateway (`https://mcp.example.com`), used as the issuer of the
+   * tokens it signs. Default: the origin of each request.
+   */
+  publicUrl?: string;
 }
 
 /** Where tokens live and how long they may last. */
@@ -163,6 +232,10 @@ export interface GatewayConfig {
   authorize?: AuthorizeHook;
   /** Audit sinks; every auth attempt, token operation and tool call goes to each. */
   audit?: AuditSink[];
+  /** Who upstreams learn is calling; default `[identityHeaders()]`; `[]` forwards nothing. */
+  identity?: IdentityMapper[];
+  /** Where `secret("NAME")` references are resolved, asked in order; default `[envSecrets()]`. */
+  secrets?: SecretSource[];
   /** Admin access to `/v1/auth`. */
   admin?: AdminSettings;
   /** Log level; default `info`. */
@@ -185,7 +258,7 @@ export interface Gateway {
 
 /** The configuration after validation and defaults. */
 export interface ResolvedConfig {
-  server: Required<Omit<ServerSettings, "allowedOrigins">> & { allowedOrigins: string[] };
+  server: Required<Omit<ServerSettings, "allowedOrigins" | "publicUrl">> & { allowedOrigins: string[]; publicUrl?: string };
   auth: AuthStrategy[];
   servers: Record<string, Upstream>;
   logger: Logger;
@@ -193,5 +266,7 @@ export interface ResolvedConfig {
   roles?: Record<string, Permissions>;
   authorize?: AuthorizeHook;
   audit: AuditSink[];
+  identity: IdentityMapper[];
+  secrets: SecretSource[];
   admin: { token?: string; bootstrap: boolean };
 }

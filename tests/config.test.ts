@@ -17,8 +17,8 @@ import { quietLogger, testAuth } from "./helpers.ts";
 const test = suite("config");
 
 /** The arguments the stdio transport would spawn the server with (read from the unstarted transport). */
-function spawnArgs(upstream: { createTransport(): unknown }): string[] {
-  return ((upstream.createTransport() as { _serverParams: { args: string[] } })._serverParams).args;
+function spawnArgs(upstream: { createTransport(ctx: never): unknown }): string[] {
+  return ((upstream.createTransport({ secret: () => Promise.reject(new Error("no secrets here")) } as never) as { _serverParams: { args: string[] } })._serverParams).args;
 }
 
 const SET = "PORTCULLIS_TEST_SET_VAR";

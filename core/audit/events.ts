@@ -45,8 +45,24 @@ export interface ToolCallEvent extends Base {
   error?: string;
 }
 
+/** One use or change of an upstream credential: its name, never its value. */
+export interface CredentialEvent extends Base {
+  type: "credential";
+  /** `use`: resolved for an upstream connection; the rest: changes through the API or CLI. */
+  action: "use" | "set" | "delete" | "rotate-key";
+  /** The secret's name (`GITHUB_TOKEN`), or `user:<server>` for a user's own credential. */
+  name: string;
+  /** The upstream server the credential was used for. */
+  server?: string;
+  /** The user whose call or whose own credential it was. */
+  subject?: string;
+  /** Who changed it (for set, delete, rotate-key). */
+  actor?: string;
+  outcome: "ok" | "missing" | "error";
+}
+
 /** Everything the gateway audits. Events never contain secrets. */
-export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent;
+export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent;
 
 /** An event before the gateway stamps its time. */
 export type AuditInput = DistributiveOmit<AuditEvent, "time">;

@@ -1,6 +1,8 @@
 import { configError, isGatewayError } from "../errors.ts";
 import { parseDuration } from "../tokens/duration.ts";
 import { memoryStore } from "../../plugins/stores/memory.ts";
+import { identityHeaders } from "../../plugins/identity/headers.ts";
+import { envSecrets } from "../../plugins/secrets/env.ts";
 import { createLogger } from "../log.ts";
 import type { GatewayConfig, ResolvedConfig } from "../types.ts";
 import { interpolate, readEnv } from "./interpolate.ts";
@@ -33,6 +35,7 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     separator: s.separator ?? "__",
     sessionIdleSeconds: s.sessionIdleSeconds ?? 1800,
     maxSessions: s.maxSessions ?? 10_000,
+    publicUrl: s.publicUrl === undefined ? undefined : interpolate(s.publicUrl, "server.publicUrl").replace(/\/$/, ""),
   };
   for (const name of Object.keys(input.servers)) {
     if (name.includes(server.separator)) {
@@ -70,6 +73,8 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     roles: input.roles,
     authorize: input.authorize,
     audit: input.audit ?? [],
+    identity: input.identity ?? [identityHeaders()],
+    secrets: input.secrets ?? [envSecrets()],
     admin: { token: adminToken, bootstrap: input.admin?.bootstrap ?? true },
   };
 }

@@ -1,8 +1,8 @@
 import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 
-const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions"] as const;
-const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "admin", "logLevel", "logger"] as const;
+const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "publicUrl"] as const;
+const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "logLevel", "logger"] as const;
 
 function oneOf(keys: readonly string[]): string {
   return `unknown key; expected one of ${keys.join(", ")}`;
@@ -41,6 +41,7 @@ export const GatewayConfigSchema = v.strictObject(
           separator: v.optional(v.pipe(v.string("expected a non-empty separator such as __"), v.regex(/^[^\s/]{1,8}$/, "expected 1 to 8 characters without spaces or slashes"))),
           sessionIdleSeconds: v.optional(positiveInt("a positive integer number of seconds")),
           maxSessions: v.optional(positiveInt("a positive integer")),
+          publicUrl: v.optional(v.pipe(v.string("expected the gateway's public URL such as https://mcp.example.com"), v.regex(/^https?:\/\/[^/?#\s]+\/?$/, "expected the gateway's public URL such as https://mcp.example.com (no path)"))),
         },
         oneOf(SERVER_KEYS),
       ),
@@ -78,6 +79,20 @@ export const GatewayConfigSchema = v.strictObject(
         v.check((x) => typeof (x as { write?: unknown }).write === "function", "expected an audit sink plugin with write()"),
       ),
       "expected an array of audit sinks",
+    )),
+    identity: v.optional(v.array(
+      v.pipe(
+        plugin("identity:", "an identity mapper plugin such as identityHeaders() or jwtAssertion()"),
+        v.check((x) => typeof (x as { map?: unknown }).map === "function", "expected an identity mapper plugin with map()"),
+      ),
+      "expected an array of identity mappers, e.g. [identityHeaders()]",
+    )),
+    secrets: v.optional(v.array(
+      v.pipe(
+        plugin("secrets:", "a secret source plugin such as envSecrets() or vault()"),
+        v.check((x) => typeof (x as { get?: unknown }).get === "function", "expected a secret source plugin with get()"),
+      ),
+      "expected an array of secret sources, e.g. [envSecrets(), vault()]",
     )),
     admin: v.optional(v.strictObject({
       token: v.optional(v.pipe(v.string("expected a string of at least 32 characters"), v.minLength(32, "expected a string of at least 32 characters"))),

@@ -46,24 +46,23 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     },
   );
 
-  const visible = (): UpstreamConnection[] => {
-    const names = only ? [only] : registry.names();
-    const out: UpstreamConnection[] = [];
-    for (const n of names) {
-      const c = registry.get(n);
-      if (c && policy.server(identity, n)) out.push(c);
-    }
-    return out;
+  // A server that needs the caller's own credential, which they have not stored, simply lists nothing;
+  // calling it says what to set.
+  const visible = async (): Promise<UpstreamConnection[]> => {
+    const names = (only ? [only] : registry.names()).filter((n) => policy.server(identity, n));
+    const conns = await Promise.all(names.map((n) => registry.connectionFor(n, identity).catch(() => undefined)));
+    return conns.filter((c): c is UpstreamConnection => c !== undefined);
   };
   const prefix = (server: string, name: string): string => only ? name : joinName(server, separator, name);
-  const resolve = (full: string, what: string): { conn: UpstreamConnection; name: string } => {
+  const resolve = async (full: string, what: string): Promise<{ conn: UpstreamConnection; name: string }> => {
     const parts = only ? { server: only, name: full } : splitName(full, separator, registry.names());
-    const conn = parts && registry.get(parts.server);
-    if (!parts || !conn || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${full}`);
+    if (!parts || !registry.get(parts.server) || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${full}`);
+    const conn = await registry.connectionFor(parts.server, identity);
+    if (!conn) throw invalid(`Unknown ${what}: ${full}`);
     return { conn, name: parts.name };
   };
-  const listings = (): Promise<Array<{ conn: UpstreamConnection; listing: Listing }>> =>
-    Promise.all(visible().map(async (conn) => ({ conn, listing: await conn.listing() })));
+  const listings = async (): Promise<Array<{ conn: UpstreamConnection; listing: Listing }>> =>
+    await Promise.all((await visible()).map(async (conn) => ({ conn, listing: await conn.listing() })));
   const routeUri = async (uri: string): Promise<UpstreamConnection> => {
     const all = await listings();
     for (const { conn, listing } of all) {
@@ -76,7 +75,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       }
     }
     if (only && policy.read(identity, only)) {
-      const conn = registry.get(only);
+      const conn = await registry.connectionFor(only, identity);
       if (conn) return conn;
     }
     throw invalid(`Unknown resource: ${uri}`);
@@ -110,9 +109,9 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       });
     let target: { conn: UpstreamConnection; name: string };
     try {
-      target = resolve(params.name, "tool");
+      target = await resolve(params.name, "tool");
     } catch (err) {
-      record("", params.name, "denied", "unknown tool");
+      record("", params.name, "denied", (err as Error).message.startsWith("Unknown") ? "unknown tool" : (err as Error).message);
       throw err;
     }
     const { conn, name } = target;
@@ -129,7 +128,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       throw invalid(`Unknown tool: ${params.name}`);
     }
     try {
-      const result = await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal);
+      const result = await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal, identity);
       record(conn.name, name, result.isError === true ? "tool_error" : "ok");
       return result as never;
     } catch (err) {
@@ -152,10 +151,10 @@ export function createAggregateServer(opts: AggregateOptions): Server {
 
   server.setRequestHandler("prompts/get", async (request, ctx) => {
     const params = request.params as Params & { name: string };
-    const { conn, name } = resolve(params.name, "prompt");
+    const { conn, name } = await resolve(params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.name}`);
     await conn.assertAvailable();
-    return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal) as never;
+    return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal, identity) as never;
   });
 
   server.setRequestHandler("resources/list", async () => ({ resources: await readable("resources") }));
@@ -165,19 +164,19 @@ export function createAggregateServer(opts: AggregateOptions): Server {
   server.setRequestHandler("resources/read", async (request, ctx) => {
     const params = request.params as Params & { uri: string };
     const conn = await routeUri(params.uri);
-    return await conn.request("resources/read", params, ctx.mcpReq.signal) as never;
+    return await conn.request("resources/read", params, ctx.mcpReq.signal, identity) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
     const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
     if (params.ref.type === "ref/prompt" && params.ref.name) {
-      const { conn, name } = resolve(params.ref.name, "prompt");
+      const { conn, name } = await resolve(params.ref.name, "prompt");
       if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.ref.name}`);
-      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, ctx.mcpReq.signal) as never;
+      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, ctx.mcpReq.signal, identity) as never;
     }
     if (params.ref.type === "ref/resource" && params.ref.uri) {
       const conn = await routeUri(params.ref.uri);
-      return await conn.request("completion/complete", params, ctx.mcpReq.signal) as never;
+      return await conn.request("completion/complete", params, ctx.mcpReq.signal, identity) as never;
     }
     throw invalid("Unsupported completion reference");
   });

@@ -1,4 +1,9 @@
-import type { Logger, Upstream } from "../types.ts";
+import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/client";
+import type { Audit } from "../audit/bus.ts";
+import type { SecretResolver } from "../secrets/resolver.ts";
+import type { UserCredentials } from "../secrets/types.ts";
+import type { Identity, IdentityMapper, Logger, Upstream } from "../types.ts";
+import { unrefTimer } from "../unref-timer.ts";
 import { type ListKind, UpstreamConnection } from "./upstream-connection.ts";
 
 /** Listener for list changes of any upstream. */
@@ -6,7 +11,14 @@ export type ChangeListener = (server: string, kind: ListKind) => void;
 
 /** The set of upstream connections, keyed by server name, with list-change fan-out. */
 export interface UpstreamRegistry {
+  /** The shared connection of a server (for per-user servers: the one used by callers without their own credential). */
   get(name: string): UpstreamConnection | undefined;
+  /**
+   * The connection that serves `identity` on `name`: the shared one, or for a server with per-user
+   * credentials the caller's own (created on first use, closed when idle). Throws a JSON-RPC error
+   * saying what to set when the server requires a credential the caller has not stored.
+   */
+  connectionFor(name: string, identity: Identity): Promise<UpstreamConnection | undefined>;
   names(): string[];
   all(): UpstreamConnection[];
   /** Subscribes to list changes; returns the unsubscribe function. */
@@ -16,13 +28,28 @@ export interface UpstreamRegistry {
   close(): Promise<void>;
 }
 
+/** What the registry needs besides the upstreams. */
+export interface RegistryOptions {
+  secrets: SecretResolver;
+  /** The gateway's identity mappers (a server's own `identity` replaces them). */
+  identity: readonly IdentityMapper[];
+  /** Users' own credentials, for servers with `perUser`; without it such servers are refused. */
+  userCredentials?: UserCredentials;
+  /** Where uses of users' own credentials are recorded. */
+  audit?: Audit;
+}
+
+const DEFAULT_IDLE_SECONDS = 600;
+
 /**
  * Creates a connection for every configured upstream and starts connecting them all in the background.
+ * Servers with per-user credentials get one connection per user on demand instead (a stdio process per
+ * user, or an HTTP client with that user's headers).
  *
  * @example
- * const registry = createRegistry({ everything: stdio({ command: "npx", args: ["mcp-server-everything"] }) }, log);
+ * const registry = createRegistry({ everything: stdio({ command: "npx", args: ["mcp-server-everything"] }) }, log, { secrets, identity: [identityHeaders()] });
  */
-export function createRegistry(servers: Record<string, Upstream>, log: Logger): UpstreamRegistry {
+export function createRegistry(servers: Record<string, Upstream>, log: Logger, options: RegistryOptions): UpstreamRegistry {
   const listeners = new Set<ChangeListener>();
   const emit: ChangeListener = (server, kind) => {
     for (const l of listeners) {
@@ -33,13 +60,95 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger): 
       }
     }
   };
+  const mappersOf = (u: Upstream) => u.identity === false ? [] : u.identity ?? options.identity;
   const connections = new Map<string, UpstreamConnection>();
+  // server -> subject -> that user's connection
+  const perUser = new Map<string, Map<string, Promise<UpstreamConnection>>>();
   for (const [name, upstream] of Object.entries(servers)) {
-    connections.set(name, new UpstreamConnection(name, upstream, log, emit));
+    connections.set(name, new UpstreamConnection(name, upstream, {
+      log,
+      onChange: emit,
+      identity: mappersOf(upstream),
+      context: { secret: (secret) => options.secrets.resolve(secret, { server: name }) },
+    }));
+    if (upstream.perUser) perUser.set(name, new Map());
   }
-  const started = Promise.all([...connections.values()].map((c) => c.start())).then(() => undefined);
+  // A server that requires per-user credentials has nothing to connect with until a user calls.
+  const started = Promise.all(
+    [...connections.values()].filter((c) => !c.upstream.perUser?.required).map((c) => c.start()),
+  ).then(() => undefined);
+
+  const dropUser = (server: string, subject: string): void => {
+    const pool = perUser.get(server);
+    const conn = pool?.get(subject);
+    if (!conn) return;
+    pool!.delete(subject);
+    conn.then((c) => c.close()).catch(() => undefined);
+  };
+
+  const offSecrets = options.secrets.onChange((secret) => {
+    for (const c of connections.values()) {
+      if (!c.upstream.secretNames?.().includes(secret)) continue;
+      log.info("secret changed; reconnecting upstream", { server: c.name, secret });
+      c.restart();
+      for (const subject of [...(perUser.get(c.name)?.keys() ?? [])]) dropUser(c.name, subject);
+    }
+  });
+  const offUsers = options.userCredentials?.onChange((subject, server) => dropUser(server, subject));
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const [server, pool] of perUser) {
+      const idleMs = (servers[server]!.perUser!.idleSeconds ?? DEFAULT_IDLE_SECONDS) * 1000;
+      for (const [subject, conn] of pool) {
+        conn.then((c) => {
+          if (now - c.lastUsed > idleMs && pool.get(subject) === conn) dropUser(server, subject);
+        }).catch(() => undefined);
+      }
+    }
+  }, 30_000);
+  unrefTimer(sweep);
+
+  async function userConnection(name: string, upstream: Upstream, identity: Identity): Promise<UpstreamConnection | undefined> {
+    const pool = perUser.get(name)!;
+    const existing = pool.get(identity.subject);
+    if (existing) return existing;
+    const credential = await options.userCredentials?.get(identity.subject, name);
+    options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: identity.subject, outcome: credential === undefined ? "missing" : "ok" });
+    if (credential === undefined) {
+      if (!upstream.perUser!.required) return connections.get(name);
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `Server '${name}' needs your own credential: store it with PUT /v1/me/credentials/${name} (body {"value": "..."}), then call again`,
+        { server: name, code: "ERR_CREDENTIAL_REQUIRED" },
+      );
+    }
+    const again = pool.get(identity.subject);
+    if (again) return again;
+    const conn = new UpstreamConnection(name, upstream, {
+      log,
+      // A user's own connection lists what that user's credential lets them see; changes reach their sessions too.
+      onChange: emit,
+      identity: mappersOf(upstream),
+      ownsUpstream: false,
+      context: {
+        secret: (secret) => options.secrets.resolve(secret, { server: name, subject: identity.subject }),
+        user: { identity, credential },
+      },
+    });
+    const ready = conn.start().then(() => conn);
+    pool.set(identity.subject, ready);
+    return ready;
+  }
+
   return {
     get: (name) => connections.get(name),
+    async connectionFor(name, identity) {
+      const upstream = servers[name];
+      if (!upstream) return undefined;
+      if (!upstream.perUser) return connections.get(name);
+      return await userConnection(name, upstream, identity);
+    },
     names: () => [...connections.keys()],
     all: () => [...connections.values()],
     onChange(listener) {
@@ -48,7 +157,13 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger): 
     },
     ready: () => started,
     async close() {
+      clearInterval(sweep);
+      offSecrets();
+      offUsers?.();
       listeners.clear();
+      const users = [...perUser.values()].flatMap((pool) => [...pool.values()]);
+      perUser.clear();
+      await Promise.all(users.map((p) => p.then((c) => c.close()).catch(() => undefined)));
       await Promise.all([...connections.values()].map((c) => c.close()));
     },
   };

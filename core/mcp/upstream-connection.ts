@@ -1,6 +1,7 @@
 import { Client, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/client";
-import type { Logger, Upstream } from "../types.ts";
+import type { Transport } from "@modelcontextprotocol/client";
+import type { Identity, IdentityMapper, Logger, TransportContext, Upstream } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { VERSION } from "../version.ts";
 
@@ -24,6 +25,33 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+// Per-request HTTP headers ride on the params object under a symbol: the SDK spreads params (which
+// keeps symbol keys) but never serialises them, so they reach the transport wrapper below and nothing
+// else, whatever happens to the message on the way.
+const FORWARD_HEADERS = Symbol("portcullis.forwardHeaders");
+
+/** Makes a transport send the headers attached to each outgoing request (Streamable HTTP honours them per POST). */
+function forwardingHeaders(transport: Transport): Transport {
+  const send = transport.send.bind(transport);
+  transport.send = (msg, options) => {
+    const headers = (msg as { params?: { [FORWARD_HEADERS]?: Record<string, string> } }).params?.[FORWARD_HEADERS];
+    return send(msg, headers ? { ...options, headers: { ...options?.headers, ...headers } } : options);
+  };
+  return transport;
+}
+
+/** What a connection needs besides its upstream. */
+export interface ConnectionOptions {
+  log: Logger;
+  onChange: (server: string, kind: ListKind) => void;
+  /** Builds the transport context (secret lookups are audited against this server and user). */
+  context: TransportContext;
+  /** Identity mappers applied to every forwarded request. */
+  identity: readonly IdentityMapper[];
+  /** Whether closing this connection closes the upstream plugin too (not for one user's connection). */
+  ownsUpstream?: boolean;
+}
+
 /**
  * One long-lived MCP client connection to an upstream server: connects in the background, keeps the
  * server's listings cached, restarts with exponential backoff after a crash, and turns every failure
@@ -34,6 +62,12 @@ export class UpstreamConnection {
   readonly upstream: Upstream;
   #log: Logger;
   #onChange: (server: string, kind: ListKind) => void;
+  #context: TransportContext;
+  #mappers: readonly IdentityMapper[];
+  #via: "headers" | "meta";
+  #ownsUpstream: boolean;
+  /** When the connection last served a request, ms; per-user connections are closed when idle. */
+  lastUsed = Date.now();
   #state: State = "idle";
   #client: Client | undefined;
   #pending: Promise<Client> | undefined;
@@ -45,11 +79,15 @@ export class UpstreamConnection {
   #seq: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
   #applied: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
 
-  constructor(name: string, upstream: Upstream, log: Logger, onChange: (server: string, kind: ListKind) => void) {
+  constructor(name: string, upstream: Upstream, options: ConnectionOptions) {
     this.name = name;
     this.upstream = upstream;
-    this.#log = log;
-    this.#onChange = onChange;
+    this.#log = options.log;
+    this.#onChange = options.onChange;
+    this.#context = options.context;
+    this.#mappers = options.identity;
+    this.#ownsUpstream = options.ownsUpstream ?? true;
+    this.#via = upstream.identityVia ?? (upstream.name === "upstream:http" ? "headers" : "meta");
   }
 
   /** Current state, for /healthz. */
@@ -87,8 +125,10 @@ export class UpstreamConnection {
    * @example
    * await conn.request("tools/call", { name: "echo", arguments: { message: "hi" } });
    */
-  async request(method: string, params: Record<string, unknown> | undefined, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown> | undefined, signal?: AbortSignal, identity?: Identity): Promise<Record<string, unknown>> {
     const client = await this.#ready();
+    this.lastUsed = Date.now();
+    if (identity && this.#mappers.length > 0) params = await this.#forward(params ?? {}, identity);
     try {
       return await client.request(
         { method, params } as never,
@@ -99,6 +139,33 @@ export class UpstreamConnection {
     }
   }
 
+  /** Adds what the identity mappers produce: headers (on a symbol the transport wrapper reads) or `_meta` entries. */
+  async #forward(params: Record<string, unknown>, identity: Identity): Promise<Record<string, unknown>> {
+    let headers: Record<string, string> | undefined;
+    let meta: Record<string, unknown> | undefined;
+    for (const mapper of this.#mappers) {
+      const out = await mapper.map(identity, this.name, this.#via);
+      if (out.headers) headers = headers ? { ...headers, ...out.headers } : out.headers;
+      if (out.meta) meta = meta ? { ...meta, ...out.meta } : out.meta;
+    }
+    const next: Record<string, unknown> = meta ? { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } : { ...params };
+    if (headers) (next as { [FORWARD_HEADERS]?: Record<string, string> })[FORWARD_HEADERS] = headers;
+    return next;
+  }
+
+  /** Drops the current connection and connects again at once (a secret it uses changed). */
+  restart(): void {
+    if (this.#state === "closed" || this.#state === "idle") return;
+    const client = this.#client;
+    this.#client = undefined;
+    this.#attempt = 0;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    // A new generation first, so the old client's close is not taken for a crash.
+    this.#connect().catch(() => undefined);
+    client?.close().catch(() => undefined);
+  }
+
   /** Closes the connection for good. */
   async close(): Promise<void> {
     this.#state = "closed";
@@ -107,7 +174,7 @@ export class UpstreamConnection {
     const client = this.#client;
     this.#client = undefined;
     await client?.close().catch(() => undefined);
-    await this.upstream.close?.();
+    if (this.#ownsUpstream) await this.upstream.close?.();
   }
 
   async #ready(): Promise<Client> {
@@ -164,7 +231,7 @@ export class UpstreamConnection {
     const generation = ++this.#generation;
     this.#state = "connecting";
     const attempt = (async (): Promise<Client> => {
-      const transport = await this.upstream.createTransport();
+      const transport = forwardingHeaders(await this.upstream.createTransport(this.#context));
       const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: {} });
       client.onclose = () => this.#closed(generation);
       client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: message(err) });

@@ -54,6 +54,16 @@ export interface TokenStore {
   list(): Promise<TokenRecord[]>;
   /** Adds batched usage counts. */
   addUsage(updates: UsageUpdate[]): Promise<void>;
+  /**
+   * Namespaced JSON items kept beside the tokens (OAuth grants and sessions, vault secrets, signing keys).
+   * Values are stored as given: callers encrypt or hash whatever is secret before putting it.
+   */
+  getItem(kind: string, key: string): Promise<unknown | undefined>;
+  /** Inserts or replaces an item; resolves once it is durable. */
+  putItem(kind: string, key: string, value: unknown): Promise<void>;
+  /** Removes an item and returns its value, atomically: of two concurrent takes only one gets it. */
+  takeItem(kind: string, key: string): Promise<unknown | undefined>;
+  listItems(kind: string): Promise<Array<{ key: string; value: unknown }>>;
   close(): Promise<void>;
 }
 

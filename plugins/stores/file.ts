@@ -15,7 +15,8 @@ export interface FileStoreOptions {
 // first one's writes, so it is refused like a store locked by another process.
 const openDirs = new Set<string>();
 
-type Entry = { op: "put"; r: TokenRecord } | { op: "usage"; u: UsageUpdate[] };
+// `item` with no `v` deletes the item.
+type Entry = { op: "put"; r: TokenRecord } | { op: "usage"; u: UsageUpdate[] } | { op: "item"; k: string; key: string; v?: unknown };
 
 function alive(pid: number): boolean {
   try {
@@ -43,6 +44,7 @@ export function fileStore(options: FileStoreOptions): TokenStore {
   const lockPath = join(dir, "store.lock");
   const byId = new Map<string, TokenRecord>();
   const byHash = new Map<string, string>();
+  const items = new Map<string, Map<string, unknown>>();
   let handle: FileHandle | undefined;
   let opening: Promise<void> | undefined;
   let locked = false;
@@ -58,6 +60,11 @@ export function fileStore(options: FileStoreOptions): TokenStore {
       if (prev && prev.hash !== e.r.hash) byHash.delete(prev.hash);
       byId.set(e.r.id, e.r);
       byHash.set(e.r.hash, e.r.id);
+    } else if (e.op === "item") {
+      let m = items.get(e.k);
+      if (!m) items.set(e.k, m = new Map());
+      if (e.v === undefined) m.delete(e.key);
+      else m.set(e.key, e.v);
     } else {
       for (const u of e.u) {
         const r = byId.get(u.id);
@@ -114,14 +121,22 @@ export function fileStore(options: FileStoreOptions): TokenStore {
     const goodBytes = new TextEncoder().encode(text.slice(0, good)).byteLength;
     handle = await open(logPath, "a+", 0o600);
     if ((await handle.stat()).size !== goodBytes) await handle.truncate(goodBytes);
-    if (lines > 2 * byId.size + 1000) await compact();
+    if (lines > 2 * live() + 1000) await compact();
   }
+
+  const live = (): number => {
+    let n = byId.size;
+    for (const m of items.values()) n += m.size;
+    return n;
+  };
 
   async function compact(): Promise<void> {
     const tmp = `${logPath}.tmp`;
     const out = await open(tmp, "w", 0o600);
     try {
-      await out.writeFile([...byId.values()].map((r) => JSON.stringify({ op: "put", r }) + "\n").join(""));
+      const entries: Entry[] = [...byId.values()].map((r) => ({ op: "put", r }));
+      for (const [k, m] of items) for (const [key, v] of m) entries.push({ op: "item", k, key, v });
+      await out.writeFile(entries.map((e) => JSON.stringify(e) + "\n").join(""));
       await out.sync();
     } finally {
       await out.close();
@@ -135,7 +150,7 @@ export function fileStore(options: FileStoreOptions): TokenStore {
       // Not every platform can fsync a directory; the rename itself is still atomic.
     }
     handle = await open(logPath, "a+", 0o600);
-    lines = byId.size;
+    lines = live();
   }
 
   async function drain(): Promise<void> {
@@ -156,7 +171,7 @@ export function fileStore(options: FileStoreOptions): TokenStore {
         await handle!.truncate(before).catch(() => undefined);
         for (const b of batch) b.done(err);
       }
-      if (queue.length === 0 && lines > 2 * byId.size + 1000) await compact().catch(() => undefined);
+      if (queue.length === 0 && lines > 2 * live() + 1000) await compact().catch(() => undefined);
     }
   }
 
@@ -223,6 +238,29 @@ export function fileStore(options: FileStoreOptions): TokenStore {
     async addUsage(updates) {
       await ready();
       if (updates.length > 0) await append({ op: "usage", u: updates });
+    },
+    async getItem(kind, key) {
+      await ready();
+      const v = items.get(kind)?.get(key);
+      return v === undefined ? undefined : structuredClone(v);
+    },
+    async putItem(kind, key, value) {
+      await ready();
+      await append({ op: "item", k: kind, key, v: structuredClone(value) });
+    },
+    async takeItem(kind, key) {
+      await ready();
+      const m = items.get(kind);
+      const v = m?.get(key);
+      if (v === undefined) return undefined;
+      // Removed from memory at once, so a concurrent take finds nothing while the delete is written.
+      m!.delete(key);
+      await append({ op: "item", k: kind, key });
+      return v;
+    },
+    async listItems(kind) {
+      await ready();
+      return [...(items.get(kind) ?? new Map<string, unknown>()).entries()].map(([key, value]) => ({ key, value: structuredClone(value) }));
     },
     async close() {
       closed = true;

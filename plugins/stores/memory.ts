@@ -9,6 +9,14 @@ import type { TokenRecord, TokenStore, UsageUpdate } from "../../core/tokens/typ
 export function memoryStore(): TokenStore {
   const byId = new Map<string, TokenRecord>();
   const byHash = new Map<string, string>();
+  const items = new Map<string, Map<string, unknown>>();
+  const kindOf = (kind: string) => {
+    let m = items.get(kind);
+    if (!m) items.set(kind, m = new Map());
+    return m;
+  };
+  // Values are copied in and out so a caller mutating an object never changes what is stored.
+  const copy = (v: unknown) => v === undefined ? undefined : structuredClone(v);
   return {
     name: "store:memory",
     get: (id) => Promise.resolve(byId.get(id)),
@@ -31,6 +39,18 @@ export function memoryStore(): TokenStore {
       }
       return Promise.resolve();
     },
+    getItem: (kind, key) => Promise.resolve(copy(items.get(kind)?.get(key))),
+    putItem(kind, key, value) {
+      kindOf(kind).set(key, copy(value));
+      return Promise.resolve();
+    },
+    takeItem(kind, key) {
+      const m = items.get(kind);
+      const v = m?.get(key);
+      m?.delete(key);
+      return Promise.resolve(v);
+    },
+    listItems: (kind) => Promise.resolve([...(items.get(kind) ?? new Map()).entries()].map(([key, value]) => ({ key, value: copy(value) }))),
     close: () => Promise.resolve(),
   };
 }

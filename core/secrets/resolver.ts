@@ -1,0 +1,45 @@
+import type { Audit } from "../audit/bus.ts";
+import { GatewayError } from "../errors.ts";
+import type { SecretSource } from "../types.ts";
+
+/** Resolves secret names across the configured sources, auditing every use. */
+export interface SecretResolver {
+  /** The value of `name` for a connection to `server` (on behalf of `subject` for per-user connections). */
+  resolve(name: string, use: { server: string; subject?: string }): Promise<string>;
+  /** Subscribes to changes of any source; returns the unsubscribe function. */
+  onChange(listener: (name: string) => void): () => void;
+}
+
+/**
+ * Asks each source in order; the first that has the secret answers. A secret no source has is a clear
+ * error naming it (never a value), and every lookup is one `credential` audit event.
+ *
+ * @example
+ * const secrets = createSecretResolver([envSecrets()], audit);
+ * const token = await secrets.resolve("GITHUB_TOKEN", { server: "github" });
+ */
+export function createSecretResolver(sources: readonly SecretSource[], audit: Audit): SecretResolver {
+  return {
+    async resolve(name, use) {
+      for (const source of sources) {
+        let value: string | undefined;
+        try {
+          value = await source.get(name);
+        } catch (err) {
+          audit.emit({ type: "credential", action: "use", name, server: use.server, subject: use.subject, outcome: "error" });
+          throw new GatewayError("ERR_CONFIG", `secret ${name}: ${source.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+        if (value !== undefined) {
+          audit.emit({ type: "credential", action: "use", name, server: use.server, subject: use.subject, outcome: "ok" });
+          return value;
+        }
+      }
+      audit.emit({ type: "credential", action: "use", name, server: use.server, subject: use.subject, outcome: "missing" });
+      throw new GatewayError("ERR_CONFIG", `secret ${name} is not set in any secret source (${sources.map((s) => s.name).join(", ") || "none configured"})`);
+    },
+    onChange(listener) {
+      const offs = sources.map((s) => s.onChange?.(listener));
+      return () => offs.forEach((off) => off?.());
+    },
+  };
+}

@@ -1,0 +1,136 @@
+import { decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
+import { GatewayError } from "../errors.ts";
+import { newId } from "./secret.ts";
+
+/** Options of `sign`. */
+export interface SignOptions {
+  issuer: string;
+  audience: string | string[];
+  subject?: string;
+  /** Lifetime in seconds. */
+  expiresInSeconds: number;
+  /** The JWT `typ` header, e.g. `at+jwt` for access tokens. */
+  typ?: string;
+}
+
+/** Options of `verify`. */
+export interface VerifyOptions {
+  issuer: string | string[];
+  audience: string | string[];
+  typ?: string;
+  /** Allowed clock skew in seconds; default 30. */
+  clockToleranceSeconds?: number;
+}
+
+/** The gateway's own JWT signing keys (ES256): sign, verify, publish, rotate. */
+export interface SigningKeys {
+  /** Signs `claims` with the current key; adds `iat`, `exp`, `jti`, `iss`, `aud`, `sub`. */
+  sign(claims: JWTPayload, options: SignOptions): Promise<string>;
+  /** Verifies a JWT signed by one of the published keys; throws `ERR_INVALID_CREDENTIAL` or `ERR_TOKEN_EXPIRED`. */
+  verify(jwt: string, options: VerifyOptions): Promise<JWTPayload>;
+  /** The public keys, current first, as served at `/.well-known/jwks.json`. */
+  jwks(): Promise<{ keys: JWK[] }>;
+  /** Makes a new key current; the previous one stays published (and verifiable) for `retainSeconds`. */
+  rotate(): Promise<void>;
+}
+
+interface Key {
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  publicJwk: JWK;
+  /** When a retired key stops being published, ms since epoch; undefined while current. */
+  retireAt?: number;
+}
+
+/** Options of the key set. */
+export interface SigningKeyOptions {
+  /** How long a replaced key stays published, seconds: at least the longest lifetime of a signed token. Default 86400. */
+  retainSeconds?: number;
+}
+
+const ALG = "ES256";
+
+async function makeKey(): Promise<Key> {
+  const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
+  const kid = newId("key_");
+  const jwk = await exportJWK(publicKey);
+  return { kid, privateKey, publicKey, publicJwk: { ...jwk, kid, alg: ALG, use: "sig" } };
+}
+
+/**
+ * Creates the gateway's key set. Keys live in memory only: a restart makes a new key, so tokens the
+ * gateway signed before it (short-lived by design) stop verifying and clients refresh or sign in again;
+ * no private key is ever written to disk.
+ *
+ * @example
+ * const keys = createSigningKeys();
+ * const jwt = await keys.sign({ email: "a@example.com" }, { issuer, audience: "notes", subject: "alice", expiresInSeconds: 60 });
+ */
+export function createSigningKeys(options: SigningKeyOptions = {}): SigningKeys {
+  const retainMs = (options.retainSeconds ?? 86400) * 1000;
+  let keys: Promise<Key[]> | undefined;
+  const all = (): Promise<Key[]> => (keys ??= makeKey().then((k) => [k]));
+  const live = async (): Promise<Key[]> => {
+    const now = Date.now();
+    const list = await all();
+    const kept = list.filter((k) => k.retireAt === undefined || k.retireAt > now);
+    if (kept.length !== list.length) keys = Promise.resolve(kept);
+    return kept;
+  };
+
+  return {
+    async sign(claims, o) {
+      const [current] = await all();
+      const jwt = new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: ALG, kid: current!.kid, ...(o.typ ? { typ: o.typ } : {}) })
+        .setIssuer(o.issuer)
+        .setAudience(o.audience)
+        .setIssuedAt()
+        .setExpirationTime(Math.floor(Date.now() / 1000) + o.expiresInSeconds)
+        .setJti(claims.jti ?? crypto.randomUUID());
+      if (o.subject !== undefined) jwt.setSubject(o.subject);
+      return await jwt.sign(current!.privateKey);
+    },
+
+    async verify(token, o) {
+      let kid: string | undefined;
+      try {
+        const header = decodeProtectedHeader(token);
+        if (header.alg !== ALG) throw new Error("algorithm not allowed");
+        kid = header.kid;
+      } catch {
+        throw new GatewayError("ERR_INVALID_CREDENTIAL", "malformed or unsupported token");
+      }
+      const key = (await live()).find((k) => k.kid === kid);
+      if (!key) throw new GatewayError("ERR_INVALID_CREDENTIAL", "token signed by an unknown or retired key");
+      try {
+        const { payload } = await jwtVerify(token, key.publicKey, {
+          algorithms: [ALG],
+          issuer: o.issuer,
+          audience: o.audience,
+          typ: o.typ,
+          clockTolerance: o.clockToleranceSeconds ?? 30,
+          requiredClaims: ["exp", "iat"],
+        });
+        return payload;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code === "ERR_JWT_EXPIRED") throw new GatewayError("ERR_TOKEN_EXPIRED", "token expired");
+        throw new GatewayError("ERR_INVALID_CREDENTIAL", code === "ERR_JWT_CLAIM_VALIDATION_FAILED" ? `token claim check failed: ${(err as Error).message}` : "invalid token signature");
+      }
+    },
+
+    async jwks() {
+      return { keys: (await live()).map((k) => k.publicJwk) };
+    },
+
+    async rotate() {
+      const list = await all();
+      const fresh = await makeKey();
+      const now = Date.now();
+      for (const k of list) k.retireAt ??= now + retainMs;
+      keys = Promise.resolve([fresh, ...list]);
+    },
+  };
+}
