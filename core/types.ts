@@ -252,6 +252,8 @@ export interface Gateway {
   readonly config: ResolvedConfig;
   /** The token service (issue, verify, list, revoke, rotate), for embedding and the CLI. */
   readonly tokens: TokenService;
+  /** The gateway's signing keys (identity assertions, OAuth access tokens): `keys.rotate()` starts a new key. */
+  readonly keys: SigningKeys;
   /** Resolves when every upstream has either connected or failed its first attempt. */
   ready(): Promise<void>;
 }

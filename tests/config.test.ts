@@ -11,7 +11,7 @@ import { interpolate, interpolateDeep } from "../core/config/interpolate.ts";
 import { fromJsonConfig } from "../core/config/json-config.ts";
 import { resolveConfig } from "../core/config/resolve.ts";
 import { loadConfigFile } from "../core/serve/load-config.ts";
-import { http, stdio } from "../plugins/mod.ts";
+import { http, identityHeaders, stdio } from "../plugins/mod.ts";
 import { quietLogger, testAuth } from "./helpers.ts";
 
 const test = suite("config");
@@ -215,7 +215,7 @@ function checkSeed(config: GatewayConfig): void {
 }
 
 test("fromJsonConfig turns mcpServers into stdio and http upstreams", () => {
-  const config = fromJsonConfig(structuredClone(SEED), { stdio, http }, {});
+  const config = fromJsonConfig(structuredClone(SEED), { stdio, http, identityHeaders }, {});
   checkSeed(config);
   assert.not.match(config.servers.b.describe(), new RegExp(SECRET), "credentials never appear in describe()");
 });
@@ -223,20 +223,20 @@ test("fromJsonConfig turns mcpServers into stdio and http upstreams", () => {
 test("fromJsonConfig interpolates ${VAR} everywhere and names the JSON path of a missing one", () => {
   delete process.env[SET];
   try {
-    const msg = configError(() => fromJsonConfig(structuredClone(SEED), { stdio, http }, {}), /mcpServers\.a\.env\.K:/, new RegExp(SET));
+    const msg = configError(() => fromJsonConfig(structuredClone(SEED), { stdio, http, identityHeaders }, {}), /mcpServers\.a\.env\.K:/, new RegExp(SET));
     assert.not.match(msg, new RegExp(SECRET));
   } finally {
     process.env[SET] = SECRET;
   }
   configError(
-    () => fromJsonConfig({ mcpServers: { b: { url: "http://127.0.0.1:1/mcp", headers: { Authorization: `Bearer \${${MISSING}}` } } } }, { stdio, http }, {}),
+    () => fromJsonConfig({ mcpServers: { b: { url: "http://127.0.0.1:1/mcp", headers: { Authorization: `Bearer \${${MISSING}}` } } } }, { stdio, http, identityHeaders }, {}),
     /mcpServers\.b\.headers\.Authorization:/,
     new RegExp(MISSING),
   );
 });
 
 test("bad JSON shapes give errors with paths", () => {
-  const f = { stdio, http };
+  const f = { stdio, http, identityHeaders };
   configError(() => fromJsonConfig({ mcpServers: { a: {} } }, f, {}), /mcpServers\.a\.command: required/);
   configError(() => fromJsonConfig({ mcpServers: { a: "node x.js" } }, f, {}), /mcpServers\.a:/);
   configError(() => fromJsonConfig({ mcpServers: { a: { command: "node", argz: [] } } }, f, {}), /mcpServers\.a\.argz: unknown key/);
@@ -246,11 +246,14 @@ test("bad JSON shapes give errors with paths", () => {
   configError(() => fromJsonConfig({ mcpServers: {}, mcpServer: {} }, f, {}), /mcpServer: unknown key/);
   configError(() => fromJsonConfig({}, f, {}), /mcpServers/);
   configError(() => fromJsonConfig({ mcpServers: {}, logLevel: "loud" }, f, {}), /logLevel:/);
-  configError(() => fromJsonConfig({ mcpServers: {}, identityForwarding: { enabled: true } }, f, {}), /identityForwarding:/);
+  configError(() => fromJsonConfig({ mcpServers: {}, identityForwarding: { enabled: true, headers: ["emial"] } }, f, {}), /identityForwarding\.headers\[0\]: expected one of subject, email/);
+  configError(() => fromJsonConfig({ mcpServers: {}, identityForwarding: { enable: true } }, f, {}), /identityForwarding\.enable: unknown key/);
+  assert.equal(fromJsonConfig({ mcpServers: {}, identityForwarding: { enabled: false } }, f, {}).identity, []);
+  assert.is(fromJsonConfig({ mcpServers: {}, identityForwarding: { headers: ["email"] } }, f, {}).identity?.[0]?.name, "identity:headers");
 });
 
 test("an unknown auth.type is an ERR_CONFIG naming auth.type; a known one is used; enabled: false skips auth", async () => {
-  const f = { stdio, http };
+  const f = { stdio, http, identityHeaders };
   configError(() => fromJsonConfig({ auth: { type: "magic" }, mcpServers: {} }, f, {}), /auth\.type:/, /"magic"/);
   const strategy = await testAuth();
   let seen: Record<string, unknown> | undefined;
@@ -309,11 +312,11 @@ test("JSON configs: interpolated once ($${ stays literal), ${VAR} works in url, 
         a: { command: "echo", args: ["$${HOME}", "${PORTCULLIS_TEST_SET_VAR}"] },
         b: { url: "${PORTCULLIS_TEST_URL}" },
       },
-    }, { stdio, http }, {});
+    }, { stdio, http, identityHeaders }, {});
     assert.equal(spawnArgs(cfg.servers.a!), ["${HOME}", SECRET]);
     assert.not.match(cfg.servers.a!.describe(), SECRET);
     assert.is(cfg.servers.b!.describe(), "http://127.0.0.1:1/mcp");
-    configError(() => fromJsonConfig({ mcpServers: { b: { url: "ftp://x" } } }, { stdio, http }, {}), /mcpServers\.b\.url: expected an http\(s\) URL/);
+    configError(() => fromJsonConfig({ mcpServers: { b: { url: "ftp://x" } } }, { stdio, http, identityHeaders }, {}), /mcpServers\.b\.url: expected an http\(s\) URL/);
     process.env.PORTCULLIS_TEST_ORIGIN = "https://console.example.com";
     const resolved = resolveConfig({ servers: {}, server: { allowedOrigins: ["${PORTCULLIS_TEST_ORIGIN}"] } });
     assert.equal(resolved.server.allowedOrigins, ["https://console.example.com"]);

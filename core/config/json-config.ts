@@ -1,6 +1,6 @@
 import * as v from "valibot";
 import { GatewayError, isGatewayError } from "../errors.ts";
-import type { GatewayConfig, Upstream } from "../types.ts";
+import type { GatewayConfig, IdentityMapper, Upstream } from "../types.ts";
 import { interpolateDeep } from "./interpolate.ts";
 import { formatIssues } from "./schema.ts";
 
@@ -8,7 +8,10 @@ import { formatIssues } from "./schema.ts";
 export interface JsonPluginFactories {
   stdio(options: { command: string; args?: string[]; env?: Record<string, string>; cwd?: string }): Upstream;
   http(options: { url: string; headers?: Record<string, string> }): Upstream;
+  identityHeaders(options: { fields?: Array<"subject" | "email" | "name" | "team" | "roles" | "org"> }): IdentityMapper;
 }
+
+const IDENTITY_FIELDS = ["subject", "email", "name", "team", "roles", "org"] as const;
 
 const stringRecord = v.record(v.string(), v.string("expected a string"), "expected an object of strings");
 
@@ -38,7 +41,10 @@ const JsonConfig = v.strictObject({
     v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected an object of servers by name"),
     v.record(v.string(), v.custom<Record<string, unknown>>((x) => typeof x === "object" && x !== null && !Array.isArray(x), "expected { command, args?, env?, cwd? } or { url, headers? }")),
   ),
-  identityForwarding: v.optional(v.unknown()),
+  identityForwarding: v.optional(v.strictObject({
+    enabled: v.optional(v.boolean("expected true or false")),
+    headers: v.optional(v.array(v.picklist(IDENTITY_FIELDS, `expected one of ${IDENTITY_FIELDS.join(", ")}`), "expected an array of identity fields")),
+  }, "unknown key; expected enabled or headers")),
   logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
 }, "unknown key; expected one of server, auth, mcpServers, identityForwarding, logLevel");
 
@@ -57,9 +63,6 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
   const parsed = v.safeParse(JsonConfig, input);
   if (!parsed.success) throw fail(formatIssues(parsed.issues));
   const json = parsed.output;
-  if (json.identityForwarding !== undefined) {
-    throw new GatewayError("ERR_CONFIG", "identityForwarding: not supported by this version of Portcullis; remove the key");
-  }
   const servers: Record<string, Upstream> = {};
   const problems: string[] = [];
   for (const [name, entry] of Object.entries(json.mcpServers)) {
@@ -80,6 +83,10 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
   }
   if (problems.length > 0) throw fail(problems);
   const config: GatewayConfig = { servers, server: json.server, logLevel: json.logLevel };
+  const forwarding = json.identityForwarding;
+  if (forwarding !== undefined) {
+    config.identity = forwarding.enabled === false ? [] : [factories.identityHeaders({ fields: forwarding.headers })];
+  }
   if (json.auth && json.auth.enabled !== false) {
     const type = json.auth.type;
     const make = type === undefined ? undefined : auth[type];

@@ -8,6 +8,7 @@ import { apiKey } from "../../plugins/auth/api-key.ts";
 import { bearer } from "../../plugins/auth/bearer.ts";
 import { http } from "../../plugins/upstreams/http.ts";
 import { stdio } from "../../plugins/upstreams/stdio.ts";
+import { identityHeaders } from "../../plugins/identity/headers.ts";
 
 let hooksRegistered = false;
 
@@ -53,7 +54,7 @@ export async function loadConfigFile(file: string): Promise<GatewayConfig> {
     } catch (err) {
       throw new GatewayError("ERR_CONFIG", `${file}: invalid JSON: ${(err as Error).message}`);
     }
-    return fromJsonConfig(json, { stdio, http }, jsonAuthTypes);
+    return fromJsonConfig(json, { stdio, http, identityHeaders }, jsonAuthTypes);
   }
   let mod: Record<string, unknown>;
   try {

@@ -43,6 +43,15 @@ export function createNotesServer(options: { crashable: boolean }): McpServer {
     inputSchema: fromJsonSchema<{ message: string }>({ type: "object", properties: { message: { type: "string" } }, required: ["message"] }),
   }, ({ message }) => ({ content: [{ type: "text", text: message }] }));
 
+  // Stdio servers have no headers: the gateway puts the caller's identity in the request's `_meta`.
+  server.registerTool("whoami", {
+    description: "Who the gateway says is calling (the identity the gateway put in the request's _meta).",
+    annotations: { readOnlyHint: true },
+  }, (ctx) => {
+    const meta = (ctx.mcpReq._meta ?? {}) as Record<string, unknown>;
+    return { content: [{ type: "text", text: JSON.stringify({ identity: meta["io.portcullis/identity"] ?? null, assertion: meta["io.portcullis/assertion"] ?? null }) }] };
+  });
+
   let shout: ReturnType<McpServer["registerTool"]> | undefined;
   server.registerTool("toggle_shout", {
     description: "Add or remove the `shout` tool (sends notifications/tools/list_changed).",
