@@ -69,6 +69,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       log,
       onChange: emit,
       identity: mappersOf(upstream),
+      redactor: options.secrets.redactor,
       context: { secret: (secret) => options.secrets.resolve(secret, { server: name }) },
     }));
     if (upstream.perUser) perUser.set(name, new Map());
@@ -131,6 +132,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       onChange: emit,
       identity: mappersOf(upstream),
       ownsUpstream: false,
+      redactor: options.secrets.redactor,
       context: {
         secret: (secret) => options.secrets.resolve(secret, { server: name, subject: identity.subject }),
         user: { identity, credential },

@@ -1,6 +1,7 @@
 import { Client, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/client";
 import type { Transport } from "@modelcontextprotocol/client";
+import type { Redactor } from "../secrets/redact.ts";
 import type { Identity, IdentityMapper, Logger, TransportContext, Upstream } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { VERSION } from "../version.ts";
@@ -50,6 +51,8 @@ export interface ConnectionOptions {
   identity: readonly IdentityMapper[];
   /** Whether closing this connection closes the upstream plugin too (not for one user's connection). */
   ownsUpstream?: boolean;
+  /** Known secret values: whatever the upstream sends back (results, errors, listings) passes through it. */
+  redactor?: Redactor;
 }
 
 /**
@@ -66,6 +69,7 @@ export class UpstreamConnection {
   #mappers: readonly IdentityMapper[];
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
+  #redactor: Redactor | undefined;
   /** When the connection last served a request, ms; per-user connections are closed when idle. */
   lastUsed = Date.now();
   #state: State = "idle";
@@ -87,6 +91,7 @@ export class UpstreamConnection {
     this.#context = options.context;
     this.#mappers = options.identity;
     this.#ownsUpstream = options.ownsUpstream ?? true;
+    this.#redactor = options.redactor;
     this.#via = upstream.identityVia ?? (upstream.name === "upstream:http" ? "headers" : "meta");
   }
 
@@ -129,14 +134,16 @@ export class UpstreamConnection {
     const client = await this.#ready();
     this.lastUsed = Date.now();
     if (identity && this.#mappers.length > 0) params = await this.#forward(params ?? {}, identity);
+    let result: Record<string, unknown>;
     try {
-      return await client.request(
+      result = await client.request(
         { method, params } as never,
         { timeout: this.upstream.timeoutMs ?? 60_000, signal, maxTotalTimeout: this.upstream.timeoutMs ?? 60_000 } as never,
       ) as Record<string, unknown>;
     } catch (err) {
-      throw this.#translate(err);
+      throw this.#redactError(this.#translate(err));
     }
+    return this.#redactor ? this.#redactor.redact(result) : result;
   }
 
   /** Adds what the identity mappers produce: headers (on a symbol the transport wrapper reads) or `_meta` entries. */
@@ -195,6 +202,14 @@ export class UpstreamConnection {
       }
     }
     throw this.#unavailable(this.#lastError);
+  }
+
+  // An upstream echoing a credential it was given (in an error, say) must not hand it to the caller.
+  #redactError(err: Error): Error {
+    if (!this.#redactor || !(err instanceof ProtocolError)) return err;
+    const message = this.#redactor.redactText(err.message);
+    const data = this.#redactor.redact(err.data);
+    return message === err.message && data === err.data ? err : new ProtocolError(err.code, message, data);
   }
 
   #unavailable(reason: string): ProtocolError {
@@ -315,7 +330,7 @@ export class UpstreamConnection {
     }
     if (generation !== this.#generation || seq < this.#applied[kind]) return;
     this.#applied[kind] = seq;
-    this.#listing = { ...this.#listing, ...update };
+    this.#listing = { ...this.#listing, ...(this.#redactor ? this.#redactor.redact(update) : update) };
   }
 
   async #list(client: Client, method: string, key: string): Promise<unknown[]> {

@@ -12,6 +12,8 @@ export interface IdentityHeadersOptions {
   names?: Partial<Record<IdentityField, string>>;
   /** Extra or replacement headers computed from the identity; a value of undefined sends nothing. */
   map?: (identity: Identity, server: string) => Record<string, string | undefined>;
+  /** Names of the headers `map` sends, so the same headers arriving from clients are stripped too. */
+  strip?: string[];
 }
 
 /** The `_meta` key under which stdio upstreams receive the caller's identity. */
@@ -70,6 +72,11 @@ export function identityHeaders(options: IdentityHeadersOptions = {}): IdentityM
   }
   if (options.map !== undefined && typeof options.map !== "function") throw configError("identityHeaders.map", "expected a function (identity, server) => headers");
   const map = options.map;
+  const strip = options.strip ?? [];
+  if (!Array.isArray(strip)) throw configError("identityHeaders.strip", "expected an array of header names");
+  strip.forEach((h, i) => {
+    if (typeof h !== "string" || !TOKEN.test(h)) throw configError(`identityHeaders.strip[${i}]`, "expected an HTTP header name", JSON.stringify(h));
+  });
   // Identities are per session or per request; servers few. Computed once per (identity, server, via).
   const cache = new WeakMap<Identity, Map<string, ForwardedIdentity>>();
 
@@ -99,7 +106,7 @@ export function identityHeaders(options: IdentityHeadersOptions = {}): IdentityM
 
   return {
     name: "identity:headers",
-    headerNames: () => [...new Set([...Object.values(DEFAULT_NAMES), ...fields.map((f) => names[f])])],
+    headerNames: () => [...new Set([...Object.values(DEFAULT_NAMES), ...fields.map((f) => names[f]), ...strip])],
     map(identity, server, via) {
       let perIdentity = cache.get(identity);
       if (!perIdentity) cache.set(identity, perIdentity = new Map());
