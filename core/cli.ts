@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { resolveConfig } from "./config/resolve.ts";
 import { isGatewayError } from "./errors.ts";
 import { createGateway } from "./gateway.ts";
+import { secretsCommand } from "./serve/cli-secrets.ts";
 import { tokensCommand } from "./serve/cli-tokens.ts";
 import { serve } from "./serve/mod.ts";
 import { jsonAuthTypes, loadConfigFile } from "./serve/load-config.ts";
@@ -35,6 +36,10 @@ Usage:
   portcullis tokens rotate ID [--grace SECONDS]
       token commands work on the configured store, or on a running gateway with
       --url http://127.0.0.1:8787 --admin-token T (or $PORTCULLIS_ADMIN_TOKEN); --json for JSON
+  portcullis secrets set NAME [--value V]   (without --value the value is read from stdin)
+  portcullis secrets list | delete NAME | rotate-key [--new-key K]
+      secrets live encrypted under $PORTCULLIS_MASTER_KEY; values are never printed; these work on
+      the configured store, or on a running gateway with --url and an admin token
   portcullis --version | --help
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
@@ -103,6 +108,8 @@ export async function main(argv: string[]): Promise<void> {
         servers: { type: "string" },
         tools: { type: "string" },
         "expires-in": { type: "string" },
+        value: { type: "string" },
+        "new-key": { type: "string" },
         grace: { type: "string" },
         state: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -118,17 +125,19 @@ export async function main(argv: string[]): Promise<void> {
   if (values.help || command === undefined || command === "help") return void process.stdout.write(HELP);
   const file = values.config ?? process.env.PORTCULLIS_CONFIG ?? "gateway.config.ts";
 
-  if (command === "tokens") {
+  if (command === "tokens" || command === "secrets") {
     const exists = async () => {
       try {
         return await loadConfigFile(file);
       } catch (err) {
-        // No config file at all is fine for token commands: the default store is used.
+        // No config file at all is fine for token and secret commands: the default store is used.
         if (values.config === undefined && isGatewayError(err) && /cannot read config file/.test(err.message)) return { servers: {} };
         throw err;
       }
     };
-    const out = await tokensCommand(positionals[1] ?? "", positionals[2], {
+    const out = command === "secrets"
+      ? await secretsCommand(positionals[1] ?? "", positionals[2], { ...values, adminToken: values["admin-token"], newKey: values["new-key"] }, async () => withEnvironment(await exists()))
+      : await tokensCommand(positionals[1] ?? "", positionals[2], {
       ...values,
       adminToken: values["admin-token"],
       expiresIn: values["expires-in"],

@@ -8,7 +8,9 @@ import { originAllowed } from "./http/origin.ts";
 import { errorResponse, json, toErrorResponse } from "./http/responses.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
+import { findVault, handleCredentialsApi } from "./secrets/api.ts";
 import { createSecretResolver } from "./secrets/resolver.ts";
+import { createUserCredentials } from "./secrets/user-credentials.ts";
 import { createSigningKeys } from "./tokens/signing-keys.ts";
 import { handleAuthApi } from "./tokens/api.ts";
 import { constantTimeEqual, hashSecret } from "./tokens/secret.ts";
@@ -21,6 +23,19 @@ function routesOf(plugins: ReadonlyArray<{ routes?: Route[] }>): Map<string, Rou
   const routes = new Map<string, Route>();
   for (const p of plugins) for (const r of p.routes ?? []) routes.set(`${r.method} ${r.path}`, r);
   return routes;
+}
+
+/** The route for a request: an exact `METHOD path`, else the longest route path ending in `*` that prefixes it. */
+function findRoute(routes: Map<string, Route>, method: string, path: string): Route | undefined {
+  const exact = routes.get(`${method} ${path}`);
+  if (exact) return exact;
+  let best: Route | undefined;
+  for (const r of routes.values()) {
+    if (r.method !== method || !r.path.endsWith("*")) continue;
+    const prefix = r.path.slice(0, -1);
+    if (path.startsWith(prefix) && path.length > prefix.length && (!best || prefix.length > best.path.length - 1)) best = r;
+  }
+  return best;
 }
 
 /** Every identity mapper in force: the gateway's and each server's own. */
@@ -52,6 +67,9 @@ export function createGateway(input: GatewayConfig): Gateway {
   });
   const keys = createSigningKeys({ retainSeconds: 86400 });
   const secrets = createSecretResolver(config.secrets, audit);
+  // Users' own upstream credentials, encrypted under the vault's master key (or PORTCULLIS_MASTER_KEY).
+  const vault = findVault(config.secrets);
+  const userCredentials = createUserCredentials({ store: config.tokens.store, audit, redactor: secrets.redactor, vault });
   const mappers = mappersOf(config);
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.
@@ -83,6 +101,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     for (const s of config.auth) await s.setup?.(pluginContext);
     for (const m of mappers) await m.setup?.(pluginContext);
     for (const s of config.secrets) await s.setup?.(pluginContext);
+    await userCredentials.setup();
     if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin())) {
       const { record, secret } = await tokens.create(
         { user: "admin", name: "First admin", scopes: ["admin", "mcp:read", "mcp:write"], expiresInSeconds: config.tokens.maxLifetimeSeconds },
@@ -132,6 +151,15 @@ export function createGateway(input: GatewayConfig): Gateway {
       throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
     }
     const identity = await authenticate(request, url, info, false);
+    if (!identity.scopes.includes("mcp:read") && !identity.scopes.includes("mcp:write")) {
+      // Step-up (RFC 6750 / MCP authorization): tell the client which scope to ask its IdP for.
+      const prm = routes.has("GET /.well-known/oauth-protected-resource/mcp")
+        ? `, resource_metadata="${(config.server.publicUrl ?? url.origin).replace(/\/+$/, "")}/.well-known/oauth-protected-resource/mcp"`
+        : "";
+      throw new GatewayError("ERR_INSUFFICIENT_SCOPE", "the credential carries neither mcp:read nor mcp:write", {
+        headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp:read mcp:write"${prm}` },
+      });
+    }
     if (only !== undefined && !registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
     const body = request.method === "POST" ? await readJsonBody(request, config.server.maxBodyBytes) : undefined;
     return endpoint.handle(request, identity, body, only);
@@ -172,14 +200,22 @@ export function createGateway(input: GatewayConfig): Gateway {
         const degraded = Object.values(upstreams).some((s) => s !== "ready");
         return json({ status: degraded ? "degraded" : "ok", upstreams, sessions: endpoint.sessionCount() });
       }
+      if (path === "/v1/credentials" || path.startsWith("/v1/credentials/") || path === "/v1/me/credentials" || path.startsWith("/v1/me/credentials/")) {
+        if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {
+          throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
+        }
+        const res = await handleCredentialsApi(request, url, { vault, users: userCredentials, servers: config.servers, authenticate: (req) => authenticate(req, url, info, true) });
+        if (res) return res;
+      }
+      // Plugin routes may live under /v1/auth/ (the OAuth server's /v1/auth/sessions): they win over the token API.
+      const route = findRoute(routes, request.method, path);
       if (path.startsWith("/v1/auth/")) {
         if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {
           throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
         }
-        const res = await handleAuthApi(request, url, { tokens, authenticate: (req) => authenticate(req, url, info, true) });
+        const res = route ? undefined : await handleAuthApi(request, url, { tokens, authenticate: (req) => authenticate(req, url, info, true) });
         if (res) return res;
       }
-      const route = routes.get(`${request.method} ${path}`);
       if (route) return await route.handler(request, { url, info });
       throw new GatewayError("ERR_NOT_FOUND", "not found");
     } catch (err) {
@@ -191,6 +227,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     fetch,
     config,
     tokens,
+    keys,
     ready: async () => {
       await started;
       await registry.ready();

@@ -19,6 +19,11 @@ export type { AccessPolicy, ToolInfo } from "./auth/policy.ts";
 export type { AuthorizeContext, AuthorizeHook } from "./auth/permissions.ts";
 export type { AuditEvent, AuditSink, AuthEvent, CredentialEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";
 export type { SignOptions, SigningKeys, VerifyOptions } from "./tokens/signing-keys.ts";
+export { secret } from "./secrets/refs.ts";
+export type { SecretRef, SecretValue } from "./secrets/refs.ts";
+export { createRedactor } from "./secrets/redact.ts";
+export type { Redactor } from "./secrets/redact.ts";
+export type { SecretInfo, UserCredentialInfo, UserCredentials, VaultAdmin } from "./secrets/types.ts";
 export type { PublicToken, TokenRecord, TokenStore, TokenType, UsageUpdate } from "./tokens/types.ts";
 export type { CreateTokenInput, TokenFilter, TokenService, VerifyResult } from "./tokens/service.ts";
 export type {

@@ -131,8 +131,8 @@ export interface TransportContext {
 export interface AuthStrategy {
   name: string;
   authenticate(request: Request, ctx: AuthContext): AuthOutcome | Promise<AuthOutcome>;
-  /** A `WWW-Authenticate` challenge offered when no strategy accepted the request. */
-  challenge?: string;
+  /** A `WWW-Authenticate` challenge offered when no strategy accepted the request; a function when it depends on the request (its URL). */
+  challenge?: string | ((ctx: AuthContext) => string);
   routes?: Route[];
   /** Receives the gateway's services (token service, audit, logger) once, before the first request. */
   setup?(ctx: PluginContext): void | Promise<void>;

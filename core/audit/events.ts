@@ -61,8 +61,22 @@ export interface CredentialEvent extends Base {
   outcome: "ok" | "missing" | "error";
 }
 
+/** One step of the gateway's OAuth authorization server: grants, token issues, refreshes, revocations, session ends. */
+export interface OauthEvent extends Base {
+  type: "oauth";
+  action: "register" | "grant" | "deny" | "token" | "refresh" | "refresh_reuse" | "code_replay" | "revoke" | "session_end" | "login_failed";
+  outcome: "ok" | "refused";
+  clientId?: string;
+  subject?: string;
+  sessionId?: string;
+  grantType?: string;
+  /** Who did it, for revocations and session ends. */
+  actor?: string;
+  reason?: string;
+}
+
 /** Everything the gateway audits. Events never contain secrets. */
-export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent;
+export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent | OauthEvent;
 
 /** An event before the gateway stamps its time. */
 export type AuditInput = DistributiveOmit<AuditEvent, "time">;

@@ -14,7 +14,7 @@ export type PipelineResult =
  * const result = await runAuth(strategies, request, { url, info });
  */
 export async function runAuth(strategies: readonly AuthStrategy[], request: Request, ctx: AuthContext): Promise<PipelineResult> {
-  const challenge = challengeOf(strategies);
+  const challenge = challengeOf(strategies, ctx);
   for (const strategy of strategies) {
     const outcome = await strategy.authenticate(request, ctx);
     if (outcome === undefined) continue;
@@ -31,7 +31,9 @@ export async function runAuth(strategies: readonly AuthStrategy[], request: Requ
   return { ok: false, error };
 }
 
-function challengeOf(strategies: readonly AuthStrategy[]): string {
-  const parts = strategies.map((s) => s.challenge).filter((c): c is string => typeof c === "string" && c !== "");
+function challengeOf(strategies: readonly AuthStrategy[], ctx: AuthContext): string {
+  const parts = strategies
+    .map((s) => (typeof s.challenge === "function" ? s.challenge(ctx) : s.challenge))
+    .filter((c): c is string => typeof c === "string" && c !== "");
   return parts.length > 0 ? parts.join(", ") : 'Bearer realm="portcullis"';
 }

@@ -6,6 +6,8 @@ import { GatewayError, isGatewayError } from "../errors.ts";
 import type { GatewayConfig } from "../types.ts";
 import { apiKey } from "../../plugins/auth/api-key.ts";
 import { bearer } from "../../plugins/auth/bearer.ts";
+import { oauthServer } from "../../plugins/auth/oauth-server.ts";
+import { oidc } from "../../plugins/auth/oidc.ts";
 import { http } from "../../plugins/upstreams/http.ts";
 import { stdio } from "../../plugins/upstreams/stdio.ts";
 import { identityHeaders } from "../../plugins/identity/headers.ts";
@@ -30,7 +32,47 @@ export const jsonAuthTypes: Record<string, JsonAuthFactory> = {
     if (auth.header !== undefined && typeof auth.header !== "string") throw new GatewayError("ERR_CONFIG", `${path}.header: expected a header name such as X-API-Key`);
     return [apiKey({ header: auth.header as string | undefined })];
   },
+  oauth: jsonOauth,
 };
+
+const OAUTH_KEYS = ["type", "enabled", "provider", "issuer", "clientId", "clientSecret", "scopes", "tokenExpiration", "audience", "tenant"];
+
+/**
+ * The seed's `{ "type": "oauth", provider, issuer, clientId, clientSecret, scopes, tokenExpiration }`:
+ * with a client secret the gateway signs users in at the IdP itself (`oauthServer`); with only an
+ * `audience` it accepts the IdP's own access tokens (`oidc`). Errors are re-pathed to the JSON keys.
+ */
+function jsonOauth(auth: Record<string, unknown>, path: string): ReturnType<JsonAuthFactory> {
+  for (const key of Object.keys(auth)) {
+    if (!OAUTH_KEYS.includes(key)) throw new GatewayError("ERR_CONFIG", `${path}.${key}: unknown key; expected one of ${OAUTH_KEYS.slice(2).join(", ")}`);
+  }
+  const repath = (err: unknown): never => {
+    if (!isGatewayError(err)) throw err;
+    throw new GatewayError("ERR_CONFIG", err.message.replace(/^auth\.oauth\.(upstream\.)?|^oidc\./, `${path}.`));
+  };
+  try {
+    if (auth.clientSecret !== undefined || auth.audience === undefined) {
+      return [oauthServer({
+        upstream: {
+          issuer: auth.issuer as string,
+          clientId: auth.clientId as string,
+          clientSecret: auth.clientSecret as string,
+          scopes: auth.scopes as string[] | undefined,
+          provider: auth.provider as string | undefined,
+        },
+        tokenExpiration: auth.tokenExpiration as string | undefined,
+      })];
+    }
+    return [oidc({
+      issuer: auth.issuer as string | undefined,
+      audience: auth.audience as string,
+      provider: auth.provider as "custom" | undefined,
+      tenant: auth.tenant as string | undefined,
+    })];
+  } catch (err) {
+    return repath(err);
+  }
+}
 
 /**
  * Loads a gateway config file: `.ts`/`.mts`/`.js`/`.mjs` (default export, or a function returning the

@@ -2,7 +2,7 @@ import type { Audit } from "../audit/bus.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger, Permissions } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
-import { API_KEY_PREFIX, constantTimeEqual, hashSecret, newId, newSecret, TOKEN_PREFIX, wellFormed } from "./secret.ts";
+import { API_KEY_PREFIX, constantTimeEqual, hashSecret, hashSecretSync, newId, newSecret, TOKEN_PREFIX, wellFormed } from "./secret.ts";
 import type { PublicToken, TokenRecord, TokenStore, TokenType } from "./types.ts";
 
 /** What an admin asks for when creating a token. */
@@ -181,7 +181,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
 
     async verify(secret, type) {
       if (!wellFormed(secret, prefixOf(type))) return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "malformed or corrupted credential" };
-      const hash = await hashSecret(secret);
+      const hash = hashSecretSync(secret);
       const record = await store.findByHash(hash);
       if (!record || !constantTimeEqual(record.hash, hash) || record.type !== type) {
         return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "unknown credential" };

@@ -1,9 +1,11 @@
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { Transport } from "@modelcontextprotocol/client";
-import { configError } from "../../core/errors.ts";
+import { configError, GatewayError } from "../../core/errors.ts";
 import { interpolate } from "../../core/config/interpolate.ts";
+import { parseSecretTemplate, renderSecretTemplate, type SecretTemplate, type SecretValue } from "../../core/secrets/refs.ts";
 import { scriptCommand } from "../../core/serve/script-command.ts";
-import type { Upstream } from "../../core/types.ts";
+import type { IdentityMapper, TransportContext, Upstream } from "../../core/types.ts";
+import { identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
 
 /** Options of the stdio upstream. Give either `command` (with `args`) or `script`. */
 export interface StdioOptions {
@@ -12,8 +14,11 @@ export interface StdioOptions {
   args?: string[];
   /** A .ts/.js MCP server file run with the gateway's own runtime (node, deno or bun). */
   script?: string;
-  /** Extra environment; `${VAR}` is replaced from the gateway's environment. */
-  env?: Record<string, string>;
+  /**
+   * Extra environment; `${VAR}` is replaced from the gateway's environment at config time, while
+   * `secret("NAME")` and `${secret:NAME}` are resolved from the secret sources each time the server starts.
+   */
+  env?: Record<string, SecretValue>;
   /** Pass the gateway's whole environment instead of a safe default set (PATH, HOME ...). Default false. */
   inheritEnv?: boolean;
   cwd?: string;
@@ -25,7 +30,16 @@ export interface StdioOptions {
   connectTimeoutMs?: number;
   /** Restart backoff after a crash; defaults 250 ms doubling up to 30 s. */
   restart?: { initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Per-user credentials: each user gets their own server process with their stored credential
+   * (`PUT /v1/me/credentials/<server>`) in this environment variable.
+   */
+  userCredential?: PerUserBase & { env: string };
+  /** Identity mappers for this server only (replacing the gateway's); `false` forwards no identity. */
+  identity?: IdentityMapper[] | false;
 }
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 function str(value: unknown, path: string): string {
   if (typeof value !== "string" || value === "") throw configError(path, "expected a non-empty string", JSON.stringify(value));
@@ -57,11 +71,16 @@ export function stdio(options: StdioOptions): Upstream {
       return interpolate(a, `stdio.args[${i}]`);
     });
   }
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(options.env ?? {})) {
-    if (typeof v !== "string") throw configError(`stdio.env.${k}`, "expected a string", JSON.stringify(v));
-    env[k] = interpolate(v, `stdio.env.${k}`);
+  if (options.env !== undefined && (typeof options.env !== "object" || options.env === null)) throw configError("stdio.env", "expected an object of strings");
+  const env: Record<string, SecretTemplate> = {};
+  for (const [k, v] of Object.entries(options.env ?? {})) env[k] = parseSecretTemplate(v, `stdio.env.${k}`);
+  const secretNames = [...new Set(Object.values(env).flatMap((t) => t.names))];
+  const perUser = perUserOf(options.userCredential, "stdio.userCredential");
+  const credentialEnv = options.userCredential?.env;
+  if (perUser && (typeof credentialEnv !== "string" || !ENV_NAME.test(credentialEnv))) {
+    throw configError("stdio.userCredential.env", "expected an environment variable name such as GITHUB_TOKEN", JSON.stringify(credentialEnv));
   }
+  const identity = identityOf(options.identity, "stdio.identity");
   const cwd = options.cwd === undefined ? undefined : str(options.cwd, "stdio.cwd");
   if (options.stderr !== undefined && options.stderr !== "inherit" && options.stderr !== "ignore") {
     throw configError("stdio.stderr", 'expected "inherit" or "ignore"', JSON.stringify(options.stderr));
@@ -75,9 +94,19 @@ export function stdio(options: StdioOptions): Upstream {
     timeoutMs: options.timeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,
     restart: options.restart,
-    createTransport(): Transport {
+    ...(perUser ? { perUser } : {}),
+    ...(identity === undefined ? {} : { identity }),
+    secretNames: () => secretNames,
+    async createTransport(ctx: TransportContext): Promise<Transport> {
       const base = options.inheritEnv ? (globalThis as { process?: { env: Record<string, string> } }).process?.env ?? {} : getDefaultEnvironment();
-      return new StdioClientTransport({ command, args, cwd, env: { ...base, ...env }, stderr: options.stderr ?? "inherit" });
+      const resolved: Record<string, string> = {};
+      // Resolved at every start, so a changed secret reaches the restarted process.
+      for (const [k, t] of Object.entries(env)) resolved[k] = await renderSecretTemplate(t, (name) => ctx.secret(name));
+      if (credentialEnv && ctx?.user) {
+        if (/[\u0000]/.test(ctx.user.credential)) throw new GatewayError("ERR_BAD_REQUEST", `the stored credential for ${credentialEnv} contains a NUL character`);
+        resolved[credentialEnv] = ctx.user.credential;
+      }
+      return new StdioClientTransport({ command, args, cwd, env: { ...base, ...resolved }, stderr: options.stderr ?? "inherit" });
     },
   };
 }

@@ -1,0 +1,327 @@
+/**
+ * `npm run bench`: Portcullis against two floors, measured with the real MCP SDK client.
+ *
+ *   floor A          the client talking to the echo server directly over stdio
+ *   floor B          the client talking to the SDK's own Streamable HTTP server hosting the echo tool
+ *   portcullis <rt>  the gateway as its own process (the real CLI) on node, deno and bun, with five
+ *                    echo servers of 50 tools each over stdio and the realistic path on: bearer token
+ *                    auth, roles and token permissions, identity forwarding, a JSONL audit file
+ *
+ * Every case runs for every target in each round, targets in a rotated order per round, and the
+ * figures are medians of the round medians. Everything listens on 127.0.0.1; every loop is bounded by
+ * a count and a time limit; every process started is stopped on success, error and SIGINT.
+ *
+ * Environment: BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
+ * BENCH_ROUNDS=3, BENCH_MICRO=0 (skip the microbenchmarks).
+ *
+ * Run: npm run bench
+ */
+import { execFile } from "node:child_process";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Client } from "@modelcontextprotocol/client";
+import { fmt, median, percentile, table } from "./lib/stats.ts";
+import { rssMiB, sleep, stopAll } from "./lib/procs.ts";
+import { closeSession, openSession } from "./lib/raw-mcp.ts";
+import { cleanupAll, floorA, floorB, portcullis, ROOT, type Runtime, type Target } from "./lib/targets.ts";
+
+const QUICK = process.env.BENCH_QUICK === "1";
+const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "node,deno,bun").split(",").map((s) => s.trim()).filter(Boolean) as Runtime[];
+for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`BENCH_RUNTIMES: unknown runtime ${r}`);
+
+/** Every count and time limit of the run. */
+const PLAN = QUICK
+  ? { rounds: 1, warm: 30, calls: 150, callCapMs: 5_000, listWarm: 3, lists: 20, listCapMs: 4_000, concurrency: 32, loadMs: 1_500, loadWarmMs: 300, sessions: 200, upstreams: 5, tools: 50 }
+  : { rounds: 3, warm: 100, calls: 500, callCapMs: 20_000, listWarm: 5, lists: 100, listCapMs: 15_000, concurrency: 32, loadMs: 5_000, loadWarmMs: 1_000, sessions: 1000, upstreams: 5, tools: 50 };
+if (process.env.BENCH_ROUNDS) PLAN.rounds = Math.max(1, Math.min(9, Number(process.env.BENCH_ROUNDS) || PLAN.rounds));
+
+interface Round {
+  p50: number;
+  p99: number;
+  rps1: number;
+  rps32: number;
+  listP50: number;
+  startupMs: number;
+  errors: number;
+}
+
+interface Result {
+  id: string;
+  label: string;
+  rounds: Round[];
+  /** Medians of the round figures. */
+  summary: Omit<Round, "errors"> & { errors: number };
+  rssIdleMiB?: number;
+  rssBeforeSessionsMiB?: number;
+  rssSessionsMiB?: number;
+  sessionsOpened?: number;
+}
+
+const args = { message: "hello from the benchmark" };
+
+async function sequential(client: Client, tool: string): Promise<{ lat: number[]; rps: number; errors: number }> {
+  let errors = 0;
+  const call = () => client.callTool({ name: tool, arguments: args }).then((r) => { if (r.isError) errors++; }, () => { errors++; });
+  const warmEnd = performance.now() + PLAN.callCapMs;
+  for (let i = 0; i < PLAN.warm && performance.now() < warmEnd; i++) await call();
+  errors = 0;
+  const lat: number[] = [];
+  const t0 = performance.now();
+  const end = t0 + PLAN.callCapMs;
+  for (let i = 0; i < PLAN.calls && performance.now() < end; i++) {
+    const s = performance.now();
+    await call();
+    lat.push(performance.now() - s);
+  }
+  return { lat, rps: lat.length / ((performance.now() - t0) / 1000), errors };
+}
+
+async function listing(client: Client): Promise<{ lat: number[]; errors: number }> {
+  let errors = 0;
+  const list = () => client.listTools().then((r) => { if (r.tools.length === 0) errors++; }, () => { errors++; });
+  const end = performance.now() + PLAN.listCapMs;
+  for (let i = 0; i < PLAN.listWarm && performance.now() < end; i++) await list();
+  errors = 0;
+  const lat: number[] = [];
+  for (let i = 0; i < PLAN.lists && performance.now() < end; i++) {
+    const s = performance.now();
+    await list();
+    lat.push(performance.now() - s);
+  }
+  return { lat, errors };
+}
+
+/** `concurrency` clients each calling back-to-back; calls completed in the measured window per second. */
+async function load(clients: Client[], tool: string): Promise<{ rps: number; errors: number }> {
+  const measureFrom = performance.now() + PLAN.loadWarmMs;
+  const end = measureFrom + PLAN.loadMs;
+  let done = 0;
+  let errors = 0;
+  // A generous cap on calls, so a target answering errors instantly cannot spin forever.
+  const cap = 200_000;
+  let issued = 0;
+  await Promise.all(clients.map(async (client) => {
+    while (performance.now() < end && issued++ < cap) {
+      try {
+        const r = await client.callTool({ name: tool, arguments: args });
+        if (r.isError) errors++;
+      } catch {
+        errors++;
+      }
+      const t = performance.now();
+      if (t >= measureFrom && t < end) done++;
+    }
+  }));
+  return { rps: done / (PLAN.loadMs / 1000), errors };
+}
+
+async function measureRound(t: Target): Promise<Round> {
+  const main = await t.session();
+  try {
+    const seq = await sequential(main.client, t.tool);
+    const list = await listing(main.client);
+    const others = await Promise.all(Array.from({ length: PLAN.concurrency }, () => t.session()));
+    let conc: { rps: number; errors: number };
+    try {
+      conc = await load(others.map((s) => s.client), t.tool);
+    } finally {
+      await Promise.all(others.map((s) => s.close()));
+    }
+    const startupMs = await t.startup();
+    return {
+      p50: percentile(seq.lat, 50),
+      p99: percentile(seq.lat, 99),
+      rps1: seq.rps,
+      rps32: conc.rps,
+      listP50: percentile(list.lat, 50),
+      startupMs,
+      errors: seq.errors + list.errors + conc.errors,
+    };
+  } finally {
+    await main.close();
+  }
+}
+
+/** Opens `n` idle 2025-11-25 sessions with plain fetch, 16 at a time; returns the ids. */
+async function openMany(t: Target, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const end = performance.now() + 120_000;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < n && performance.now() < end) {
+      next++;
+      ids.push(await openSession(t.url!, t.token));
+    }
+  }));
+  return ids;
+}
+
+async function closeMany(t: Target, ids: string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < ids.length) await closeSession(t.url!, t.token, ids[next++]!);
+  }));
+}
+
+interface MicroResult {
+  runtime: string;
+  results: Array<{ name: string; nsPerOp: number; target?: number }>;
+}
+
+async function micro(runtimes: Runtime[]): Promise<MicroResult[]> {
+  const run = promisify(execFile);
+  const out: MicroResult[] = [];
+  for (const rt of runtimes) {
+    const file = join(ROOT, "bench/micro.ts");
+    const [cmd, argv] = rt === "deno"
+      ? [join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "--quiet", file, "--json"]]
+      : rt === "bun"
+        ? [join(ROOT, "node_modules/.bin/bun"), ["run", file, "--json"]]
+        : [process.execPath, ["--import", join(ROOT, "core/serve/node-ts-register.mjs"), file, "--json"]];
+    const { stdout } = await run(cmd, [...argv, ...(QUICK ? ["--quick"] : [])], { cwd: ROOT, timeout: 180_000, maxBuffer: 1 << 22 });
+    out.push({ runtime: rt, results: JSON.parse(stdout.trim().split("\n").pop()!) });
+  }
+  return out;
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  return a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? "-" : `${fmt(a / b, 2)}x`;
+}
+
+function report(results: Result[], micros: MicroResult[], markdown: boolean): string {
+  const A = results.find((r) => r.id === "floorA")?.summary;
+  const B = results.find((r) => r.id === "floorB")?.summary;
+  const main = table(
+    ["case", "p50 ms", "p99 ms", "calls/s 1", "calls/s 32", "tools/list p50 ms", "RSS idle MiB", `+${PLAN.sessions} sessions MiB`, "start to 1st call ms", "errors"],
+    results.map((r) => [
+      r.label,
+      fmt(r.summary.p50),
+      fmt(r.summary.p99),
+      fmt(r.summary.rps1),
+      fmt(r.summary.rps32),
+      fmt(r.summary.listP50),
+      fmt(r.rssIdleMiB),
+      r.rssSessionsMiB === undefined ? "-" : fmt(r.rssSessionsMiB - r.rssBeforeSessionsMiB!),
+      fmt(r.summary.startupMs),
+      String(r.summary.errors),
+    ]),
+    markdown,
+  );
+  const ratios = table(
+    ["case", "p50 vs A", "p50 vs B", "p99 vs B", "calls/s 1 vs A", "calls/s 1 vs B", "calls/s 32 vs A", "calls/s 32 vs B", "list vs A", "list vs B"],
+    results.filter((r) => !r.id.startsWith("floor")).map((r) => [
+      r.label,
+      ratio(r.summary.p50, A?.p50),
+      ratio(r.summary.p50, B?.p50),
+      ratio(r.summary.p99, B?.p99),
+      ratio(r.summary.rps1, A?.rps1),
+      ratio(r.summary.rps1, B?.rps1),
+      ratio(r.summary.rps32, A?.rps32),
+      ratio(r.summary.rps32, B?.rps32),
+      ratio(r.summary.listP50, A?.listP50),
+      ratio(r.summary.listP50, B?.listP50),
+    ]),
+    markdown,
+  );
+  const names = [...new Set(micros.flatMap((m) => m.results.map((x) => x.name)))];
+  const microTable = micros.length === 0 ? "" : table(
+    ["operation (median per op)", ...micros.map((m) => m.runtime), "target"],
+    names.map((n) => {
+      const target = micros.flatMap((m) => m.results).find((x) => x.name === n)?.target;
+      return [n, ...micros.map((m) => {
+        const x = m.results.find((y) => y.name === n);
+        return x ? `${fmt(x.nsPerOp / 1000)} µs` : "-";
+      }), target === undefined ? "" : `< ${fmt(target / 1000)} µs`];
+    }),
+    markdown,
+  );
+  return [main, "", ratios, ...(microTable ? ["", microTable] : [])].join("\n");
+}
+
+async function machine(): Promise<Record<string, string>> {
+  const cpu = (await readFile("/proc/cpuinfo", "utf8").catch(() => "")).match(/model name\s*:\s*(.*)/)?.[1] ?? cpus()[0]?.model ?? "unknown";
+  const run = promisify(execFile);
+  const version = async (cmd: string, argv: string[]) => (await run(cmd, argv).catch(() => ({ stdout: "?" }))).stdout.split("\n")[0]!.trim();
+  return {
+    cpus: String(cpus().length),
+    cpu,
+    node: process.version,
+    deno: await version(join(ROOT, "node_modules/.bin/deno"), ["--version"]),
+    bun: await version(join(ROOT, "node_modules/.bin/bun"), ["--version"]),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const say = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
+  // The floors offer as many tools as the gateway aggregates, so tools/list moves the same bytes.
+  const floorTools = PLAN.upstreams * PLAN.tools;
+  const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools))];
+  const results = new Map<string, Result>();
+  for (const t of targets) {
+    say(`starting ${t.label}`);
+    await t.open();
+    await sleep(QUICK ? 200 : 1000);
+    const pid = t.pid();
+    results.set(t.id, { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMiB: pid ? rssMiB(pid) : undefined });
+  }
+  for (let round = 0; round < PLAN.rounds; round++) {
+    // Rotate the order each round so no target always runs first (or right after a heavy one).
+    const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+    for (const t of order) {
+      say(`round ${round + 1}/${PLAN.rounds}: ${t.label}`);
+      results.get(t.id)!.rounds.push(await measureRound(t));
+    }
+  }
+  for (const r of results.values()) {
+    const pick = (k: keyof Round) => median(r.rounds.map((x) => x[k]));
+    r.summary = { p50: pick("p50"), p99: pick("p99"), rps1: pick("rps1"), rps32: pick("rps32"), listP50: pick("listP50"), startupMs: pick("startupMs"), errors: r.rounds.reduce((s, x) => s + x.errors, 0) };
+  }
+  for (const t of targets) {
+    if (!t.url) continue;
+    say(`${t.label}: opening ${PLAN.sessions} idle sessions`);
+    const r = results.get(t.id)!;
+    await sleep(500);
+    r.rssBeforeSessionsMiB = rssMiB(t.pid()!);
+    const ids = await openMany(t, PLAN.sessions);
+    await sleep(1000);
+    r.rssSessionsMiB = rssMiB(t.pid()!);
+    r.sessionsOpened = ids.length;
+    await closeMany(t, ids);
+  }
+  for (const t of targets) await t.close();
+  let micros: MicroResult[] = [];
+  if (process.env.BENCH_MICRO !== "0") {
+    say("microbenchmarks");
+    micros = await micro(RUNTIMES);
+  }
+  const info = await machine();
+  const all = [...results.values()];
+  const text = report(all, micros, false);
+  process.stdout.write(`\nPortcullis benchmark (${QUICK ? "BENCH_QUICK smoke run" : "full run"}), ${info.cpus} CPUs (${info.cpu}), node ${info.node}, ${info.deno}, bun ${info.bun}\n`);
+  process.stdout.write(`${PLAN.rounds} round(s); p50/p99 of ${PLAN.calls} sequential tools/call; calls/s with 1 and ${PLAN.concurrency} clients; tools/list of ${PLAN.upstreams}x${PLAN.tools} tools\n\n${text}\n`);
+  const dir = join(ROOT, "bench/results");
+  await mkdir(dir, { recursive: true });
+  const doc = { date: new Date().toISOString(), quick: QUICK, plan: PLAN, machine: info, results: all, micro: micros, markdown: report(all, micros, true) };
+  const file = join(dir, `bench-${doc.date.replace(/[:.]/g, "-")}.json`);
+  await writeFile(file, JSON.stringify(doc, null, 2));
+  await writeFile(join(dir, "latest.json"), JSON.stringify(doc, null, 2));
+  say(`wrote ${file}`);
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await Promise.race([Promise.all([cleanupAll(), stopAll()]), sleep(10_000)]);
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(130));
+process.on("SIGTERM", () => void shutdown(143));
+main().then(() => shutdown(0), (err) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  return shutdown(1);
+});

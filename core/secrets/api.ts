@@ -1,0 +1,135 @@
+import * as v from "valibot";
+import { pathOf } from "../config/schema.ts";
+import { GatewayError } from "../errors.ts";
+import { readJsonBody } from "../http/body.ts";
+import { json } from "../http/responses.ts";
+import type { Identity, SecretSource, Upstream } from "../types.ts";
+import { MASTER_KEY_ENV } from "./crypto.ts";
+import { SECRET_NAME } from "./refs.ts";
+import type { VaultAdmin } from "./types.ts";
+import type { UserCredentialStore } from "./user-credentials.ts";
+
+const BODY_LIMIT = 64 * 1024;
+
+const ValueBody = v.strictObject({
+  value: v.pipe(v.string("expected the secret value as a string"), v.minLength(1, "expected a non-empty string"), v.maxLength(16_384, "expected at most 16384 characters")),
+}, "unknown key; expected value");
+
+const RotateBody = v.strictObject({
+  newKey: v.pipe(v.string("expected the new master key (32 bytes as base64 or hex)"), v.minLength(1, "expected the new master key (32 bytes as base64 or hex)")),
+}, "unknown key; expected newKey");
+
+/**
+ * The vault among the configured secret sources (by its name `secrets:vault` and its admin methods), or
+ * undefined.
+ *
+ * @example
+ * const vault = findVault(config.secrets);
+ */
+export function findVault(sources: readonly SecretSource[]): (SecretSource & VaultAdmin) | undefined {
+  return sources.find((s): s is SecretSource & VaultAdmin =>
+    s.name === "secrets:vault" && typeof (s as Partial<VaultAdmin>).set === "function" && typeof (s as Partial<VaultAdmin>).rotateKey === "function"
+  );
+}
+
+function parse<T extends v.GenericSchema>(schema: T, input: unknown): v.InferOutput<T> {
+  const r = v.safeParse(schema, input);
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  // Issue messages name the field and the rule, never the input (which may be a secret).
+  throw new GatewayError("ERR_BAD_REQUEST", `${pathOf(issue) || "body"}: ${issue.message}`);
+}
+
+async function body(request: Request): Promise<unknown> {
+  if (!request.body || request.headers.get("content-length") === "0") return {};
+  try {
+    return await readJsonBody(request, BODY_LIMIT);
+  } catch (err) {
+    // The parser's message may quote the body, which carries a secret.
+    if (err instanceof GatewayError && err.code === "ERR_PARSE") throw new GatewayError("ERR_BAD_REQUEST", "body: expected a JSON object");
+    throw err;
+  }
+}
+
+/** What the credentials API needs from the gateway. */
+export interface CredentialsApiOptions {
+  /** The configured vault, if any. */
+  vault?: VaultAdmin;
+  users: UserCredentialStore;
+  /** The configured upstreams: `/v1/me/credentials/{server}` accepts servers with `perUser`. */
+  servers: Record<string, Upstream>;
+  /** Authenticates the request (auth pipeline plus the static admin token), or throws a 401 GatewayError. */
+  authenticate(request: Request): Promise<Identity>;
+}
+
+function actorOf(identity: Identity): string {
+  return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
+}
+
+function segment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new GatewayError("ERR_NOT_FOUND", "not found");
+  }
+}
+
+/**
+ * Serves `/v1/credentials` (admin: the vault's secrets) and `/v1/me/credentials` (any authenticated
+ * user: their own per-user credentials). Responses carry names and metadata, never values. Returns
+ * undefined for paths it does not own.
+ *
+ * @example
+ * const res = await handleCredentialsApi(request, url, { vault, users, servers, authenticate });
+ */
+export async function handleCredentialsApi(request: Request, url: URL, opts: CredentialsApiOptions): Promise<Response | undefined> {
+  const path = url.pathname;
+  const method = request.method;
+  const notAllowed = (allow: string) => new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed on ${path}`, { headers: { allow } });
+
+  if (path === "/v1/credentials" || path.startsWith("/v1/credentials/")) {
+    const rest = path.slice("/v1/credentials/".length);
+    if (path !== "/v1/credentials" && rest === "") throw new GatewayError("ERR_NOT_FOUND", "not found");
+    const allow = path === "/v1/credentials" ? "GET" : rest === "rotate-key" ? "POST, PUT, DELETE" : "PUT, DELETE";
+    if (!allow.split(", ").includes(method)) throw notAllowed(allow);
+    const identity = await opts.authenticate(request);
+    if (!identity.scopes.includes("admin")) throw new GatewayError("ERR_FORBIDDEN", "this operation needs the admin scope");
+    const vault = opts.vault;
+    if (!vault) {
+      throw new GatewayError("ERR_CONFIG", `no vault is configured: set ${MASTER_KEY_ENV} and add vault() to the config's secrets`, { status: 503 });
+    }
+    if (path === "/v1/credentials") return json({ credentials: await vault.list() });
+    if (rest === "rotate-key" && method === "POST") {
+      const { newKey } = parse(RotateBody, await body(request));
+      return json(await vault.rotateKey(newKey, actorOf(identity)));
+    }
+    const name = segment(rest);
+    if (!SECRET_NAME.test(name)) throw new GatewayError("ERR_BAD_REQUEST", "name: expected letters, digits, _ . / - (starting with a letter or _), at most 128 characters");
+    if (method === "PUT") {
+      const { value } = parse(ValueBody, await body(request));
+      return json(await vault.set(name, value, actorOf(identity)));
+    }
+    if (!(await vault.delete(name, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no secret named ${name}`);
+    return json({ name, deleted: true });
+  }
+
+  if (path === "/v1/me/credentials" || path.startsWith("/v1/me/credentials/")) {
+    const rest = path.slice("/v1/me/credentials/".length);
+    if (path !== "/v1/me/credentials" && (rest === "" || rest.includes("/"))) throw new GatewayError("ERR_NOT_FOUND", "not found");
+    const allow = path === "/v1/me/credentials" ? "GET" : "PUT, DELETE";
+    if (!allow.split(", ").includes(method)) throw notAllowed(allow);
+    const identity = await opts.authenticate(request);
+    if (!opts.users.available()) throw new GatewayError("ERR_CONFIG", `per-user credentials need a master key: set ${MASTER_KEY_ENV}`, { status: 503 });
+    if (path === "/v1/me/credentials") return json({ subject: identity.subject, credentials: await opts.users.list(identity.subject) });
+    const server = segment(rest);
+    const upstream = Object.hasOwn(opts.servers, server) ? opts.servers[server] : undefined;
+    if (!upstream?.perUser) throw new GatewayError("ERR_NOT_FOUND", `no server named ${server} takes per-user credentials`);
+    if (method === "PUT") {
+      const { value } = parse(ValueBody, await body(request));
+      return json({ subject: identity.subject, ...await opts.users.set(identity.subject, server, value, actorOf(identity)) });
+    }
+    if (!(await opts.users.delete(identity.subject, server, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no credential of yours for ${server}`);
+    return json({ server, deleted: true });
+  }
+  return undefined;
+}

@@ -1,0 +1,218 @@
+import { decodeJwt, decodeProtectedHeader } from "jose";
+import { GatewayError, isGatewayError } from "../../core/errors.ts";
+import { API_KEY_PREFIX, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
+import { identityOf } from "../../core/tokens/service.ts";
+import type { AuthOutcome, AuthStrategy, Identity, PluginContext, Route } from "../../core/types.ts";
+import { authorizeEndpoints } from "./oauth-server/authorize.ts";
+import { createClientRegistry, type ClientRegistry } from "./oauth-server/clients.ts";
+import { createGrants, type Grants, type SessionRecord } from "./oauth-server/grants.ts";
+import { createIdpClient } from "./oauth-server/idp.ts";
+import { authorizationServerMetadata, protectedResourceMetadata } from "./oauth-server/metadata.ts";
+import { answering, oauthError } from "./oauth-server/oauth-error.ts";
+import { type OauthServerOptions, resolveOptions } from "./oauth-server/options.ts";
+import { type OauthRuntime, resourceOf } from "./oauth-server/runtime.ts";
+import { sessionsApi } from "./oauth-server/sessions-api.ts";
+import { tokenEndpoints } from "./oauth-server/token.ts";
+
+export type { ClaimMapping, OauthServerOptions, StaticClient, UpstreamIdp } from "./oauth-server/options.ts";
+
+const NAME = "auth:oauth";
+
+/** Extra options that only change what pages show. */
+export interface OauthServerExtras {
+  /** Server names listed on the consent page ("it will reach ..."); default: a sentence about permissions. */
+  servers?: string[];
+}
+
+function bearerOf(request: Request): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  return m?.[1];
+}
+
+/**
+ * The gateway as the OAuth 2.1 authorization server MCP clients talk to, signing users in through the
+ * company IdP (OIDC code + PKCE + nonce) and issuing its own short-lived access tokens (ES256 JWTs with
+ * `aud` = the gateway's `/mcp` URL), rotated refresh tokens, and `client_credentials` tokens for agents.
+ * Serves the RFC 9728 / 8414 metadata, `/oauth/register|authorize|callback|consent|token|revoke` and
+ * `/v1/auth/sessions`. Access tokens of other issuers, and `pt_` tokens, are left to other strategies.
+ *
+ * @example
+ * defineGateway({
+ *   auth: [oauthServer({ upstream: { issuer: "https://acme.okta.com", clientId: "0oa...", clientSecret: "${OKTA_SECRET}" } }), bearer()],
+ *   servers: { ... },
+ * })
+ */
+export function oauthServer(input: OauthServerOptions & OauthServerExtras): AuthStrategy {
+  const options = resolveOptions(input);
+  if (input.servers !== undefined && (!Array.isArray(input.servers) || input.servers.some((s) => typeof s !== "string"))) {
+    throw new GatewayError("ERR_CONFIG", "auth.oauth.servers: expected an array of server names");
+  }
+  let plugin: PluginContext | undefined;
+  let clients: ClientRegistry | undefined;
+  let grants: Grants | undefined;
+  const idp = createIdpClient(options);
+
+  const issuerOf = (url: URL) => (plugin?.publicUrl ?? url.origin).replace(/\/+$/, "");
+  const ready = (): PluginContext => {
+    if (!plugin) throw new GatewayError("ERR_INTERNAL", `${NAME} used before the gateway set it up`);
+    return plugin;
+  };
+
+  const rt: OauthRuntime = {
+    options,
+    get clients() {
+      ready();
+      return clients!;
+    },
+    get grants() {
+      ready();
+      return grants!;
+    },
+    idp,
+    plugin: ready,
+    issuerOf,
+    audit(event) {
+      plugin?.audit.emit({ type: "oauth", ...event });
+    },
+    async accessToken(session: SessionRecord, scopes: string[], issuer: string) {
+      const claims: Record<string, unknown> = {
+        scope: scopes.join(" "),
+        client_id: session.clientId,
+        sid: session.id,
+        roles: session.roles,
+      };
+      if (session.email) claims.email = session.email;
+      if (session.name) claims.name = session.name;
+      if (session.team) claims.team = session.team;
+      if (session.org) claims.org = session.org;
+      if (session.permissions) claims.permissions = session.permissions;
+      return await ready().keys.sign(claims, { issuer, audience: resourceOf(issuer), subject: session.subject, expiresInSeconds: options.accessTtl, typ: "at+jwt" });
+    },
+  };
+
+  async function verifyAccessToken(token: string, url: URL): Promise<AuthOutcome> {
+    // Cheap checks first, so tokens meant for another strategy pass through untouched.
+    if (token.startsWith(TOKEN_PREFIX) || token.startsWith(API_KEY_PREFIX) || token.split(".").length !== 3) return undefined;
+    const issuer = issuerOf(url);
+    try {
+      if (decodeProtectedHeader(token).typ !== "at+jwt" || decodeJwt(token).iss !== issuer) return undefined;
+    } catch {
+      return undefined;
+    }
+    let claims: Record<string, unknown>;
+    try {
+      claims = await ready().keys.verify(token, { issuer, audience: resourceOf(issuer), typ: "at+jwt" });
+    } catch (err) {
+      if (isGatewayError(err) && (err.code === "ERR_TOKEN_EXPIRED" || err.code === "ERR_INVALID_CREDENTIAL")) {
+        return { error: { code: err.code, reason: err.message } };
+      }
+      throw err;
+    }
+    const sid = typeof claims.sid === "string" ? claims.sid : undefined;
+    if (!sid) return { error: { code: "ERR_INVALID_CREDENTIAL", reason: "access token names no session" } };
+    if (!(await rt.grants.isActive(sid))) return { error: { code: "ERR_TOKEN_REVOKED", reason: "the session of this access token was ended", tokenId: sid } };
+    const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
+    const identity: Identity = {
+      subject: String(claims.sub),
+      roles: strings(claims.roles),
+      scopes: typeof claims.scope === "string" ? claims.scope.split(" ").filter(Boolean) : [],
+      strategy: NAME,
+      tokenId: sid,
+      claims: { client_id: claims.client_id, sid },
+    };
+    if (typeof claims.email === "string") identity.email = claims.email;
+    if (typeof claims.name === "string") identity.name = claims.name;
+    if (typeof claims.team === "string") identity.team = claims.team;
+    if (typeof claims.org === "string") identity.org = claims.org;
+    if (claims.permissions && typeof claims.permissions === "object") identity.permissions = claims.permissions as Identity["permissions"];
+    return { identity };
+  }
+
+  /** Who calls `/v1/auth/sessions` or `/oauth/register`: an OAuth access token of ours or a gateway `pt_` token. */
+  async function who(request: Request, url: URL, required: boolean): Promise<Identity | undefined> {
+    const token = bearerOf(request);
+    if (token === undefined) {
+      if (!required) return undefined;
+      throw new GatewayError("ERR_AUTH_REQUIRED", "authentication required", { headers: { "www-authenticate": 'Bearer realm="portcullis"' } });
+    }
+    let outcome = await verifyAccessToken(token, url);
+    if (outcome === undefined && token.startsWith(TOKEN_PREFIX)) {
+      const r = await ready().tokens.verify(token, "token");
+      outcome = r.ok ? { identity: identityOf(r.record, "auth:bearer") } : { error: { code: r.code, reason: r.reason } };
+    }
+    if (outcome === undefined) throw new GatewayError("ERR_INVALID_CREDENTIAL", "unrecognised credential", { headers: { "www-authenticate": 'Bearer realm="portcullis"' } });
+    if ("error" in outcome) throw new GatewayError(outcome.error.code, outcome.error.reason, { headers: { "www-authenticate": 'Bearer error="invalid_token"' } });
+    return outcome.identity;
+  }
+
+  const authorize = authorizeEndpoints(rt, { servers: input.servers ?? [] });
+  const tokens = tokenEndpoints(rt);
+  const sessions = sessionsApi(rt, async (req, url) => (await who(req, url, true))!);
+
+  const route = (method: Route["method"], path: string, handler: (request: Request, url: URL) => Promise<Response> | Response): Route => ({
+    method,
+    path,
+    handler: (request, ctx) => answering(async () => await handler(request, ctx.url)),
+  });
+
+  const routes: Route[] = [
+    route("GET", "/.well-known/oauth-protected-resource", (_r, url) => protectedResourceMetadata(issuerOf(url))),
+    route("GET", "/.well-known/oauth-protected-resource/mcp", (_r, url) => protectedResourceMetadata(issuerOf(url))),
+    route("GET", "/.well-known/oauth-protected-resource/mcp/*", (_r, url) => {
+      const server = url.pathname.slice("/.well-known/oauth-protected-resource/mcp/".length);
+      if (!/^[A-Za-z0-9._~-]+$/.test(server)) throw new GatewayError("ERR_NOT_FOUND", "not found");
+      return protectedResourceMetadata(issuerOf(url), `/mcp/${server}`);
+    }),
+    route("GET", "/.well-known/oauth-authorization-server", (_r, url) => authorizationServerMetadata(issuerOf(url))),
+    route("POST", "/oauth/register", async (request, url) => {
+      const admin = await who(request, url, false).catch(() => undefined);
+      return await rt.clients.register(request, admin?.scopes.includes("admin") ? admin : undefined);
+    }),
+    route("GET", "/oauth/authorize", (request, url) => authorize.authorize(request, url)),
+    route("GET", "/oauth/callback", (request, url) => authorize.callback(request, url)),
+    route("POST", "/oauth/consent", (request, url) => authorize.consent(request, url)),
+    route("POST", "/oauth/token", async (request, url) => withCors(await tokens.token(request, url).catch(caught))),
+    route("POST", "/oauth/revoke", async (request, url) => withCors(await tokens.revoke(request, url).catch(caught))),
+    route("GET", "/v1/auth/sessions", (request, url) => sessions.list(request, url)),
+    route("GET", "/v1/auth/sessions/*", (request, url) => sessions.one(request, url)),
+    route("DELETE", "/v1/auth/sessions/*", (request, url) => sessions.one(request, url)),
+  ];
+
+  return {
+    name: NAME,
+    // Points MCP clients at the metadata that names this gateway as their authorization server (RFC 9728 §5.1).
+    challenge: (ctx) => {
+      const path = ctx.url.pathname;
+      const suffix = path === "/mcp" || /^\/mcp\/[A-Za-z0-9._~-]+$/.test(path) ? path : "/mcp";
+      return `Bearer resource_metadata="${issuerOf(ctx.url)}/.well-known/oauth-protected-resource${suffix}", scope="mcp:read mcp:write"`;
+    },
+    routes,
+    setup(ctx) {
+      plugin = ctx;
+      grants = createGrants(ctx.store);
+      clients = createClientRegistry({
+        store: ctx.store,
+        statics: options.clients,
+        allowInsecureMetadata: options.allowInsecureClientMetadata,
+        onRegister: (c) => rt.audit({ action: "register", outcome: "ok", clientId: c.clientId, actor: c.registeredBy, reason: c.grantTypes.join(" ") }),
+      });
+    },
+    async authenticate(request, ctx) {
+      const token = bearerOf(request);
+      if (token === undefined) return undefined;
+      return await verifyAccessToken(token, ctx.url);
+    },
+  };
+}
+
+function caught(err: unknown): Response {
+  if (err instanceof Response) return err;
+  throw err;
+}
+
+function withCors(res: Response): Response {
+  // Token and revocation answers are readable by browser-based clients; they authenticate by form body, not cookies.
+  const headers = new Headers(res.headers);
+  headers.set("access-control-allow-origin", "*");
+  return new Response(res.body, { status: res.status, headers });
+}

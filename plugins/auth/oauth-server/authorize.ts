@@ -1,0 +1,264 @@
+import { constantTimeEqual, hashSecret } from "../../../core/tokens/secret.ts";
+import type { ClientRecord } from "./clients.ts";
+import { readForm } from "./form.ts";
+import type { GrantSubject } from "./grants.ts";
+import { consentPage, errorPage } from "./html.ts";
+import { MCP_SCOPES } from "./options.ts";
+import { resourceAllowed, resourceOf, type OauthRuntime } from "./runtime.ts";
+
+const LOGIN = "oauth:login";
+const CONSENT = "oauth:consent";
+// Scopes MCP clients commonly add that mean nothing at the gateway: accepted and dropped.
+const IGNORED_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
+
+/** An authorization request that passed every check, waiting for sign-in (and consent). */
+interface PendingAuthorization {
+  clientId: string;
+  clientName: string;
+  redirectUri: string;
+  codeChallenge: string;
+  clientState?: string;
+  resource: string;
+  scopes: string[];
+  issuer: string;
+  /** Hash of the secret in the browser's login cookie: binds the IdP round trip to this browser. */
+  browserHash: string;
+  cookie: string;
+  expiresAt: number;
+}
+
+interface PendingConsent extends PendingAuthorization {
+  user: GrantSubject;
+  csrfHash: string;
+}
+
+function random(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return b64url(bytes);
+}
+
+function b64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+async function derive(label: string, secret: string): Promise<string> {
+  return b64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`${label}:${secret}`))));
+}
+
+function cookieOf(request: Request, name: string): string | undefined {
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const eq = part.indexOf("=");
+    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+  }
+  return undefined;
+}
+
+function setCookie(name: string, value: string, issuer: string, maxAge: number): string {
+  const secure = issuer.startsWith("https:") ? "; Secure" : "";
+  // Lax: the IdP's redirect back to /oauth/callback is a top-level navigation, which Lax still sends.
+  return `${name}=${value}; Path=/oauth; Max-Age=${maxAge}; HttpOnly; SameSite=Lax${secure}`;
+}
+
+/**
+ * Sends the browser back to the client. Only ever called with a redirect URI that exactly matched one
+ * the client registered; carries `iss` (RFC 9207) so the client can tell which server answered.
+ */
+function backToClient(p: PendingAuthorization, params: Record<string, string>, status = 302, headers: Record<string, string> = {}): Response {
+  const url = new URL(p.redirectUri);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  if (p.clientState !== undefined) url.searchParams.set("state", p.clientState);
+  url.searchParams.set("iss", p.issuer);
+  return new Response(null, { status, headers: { location: url.href, "cache-control": "no-store", "referrer-policy": "no-referrer", ...headers } });
+}
+
+/** The three browser-facing steps: `/oauth/authorize`, `/oauth/callback`, `/oauth/consent`. */
+export interface AuthorizeEndpoints {
+  authorize(request: Request, url: URL): Promise<Response>;
+  callback(request: Request, url: URL): Promise<Response>;
+  consent(request: Request, url: URL): Promise<Response>;
+}
+
+/**
+ * Builds the authorization endpoints. Errors before the client and redirect URI are known to be good
+ * show an error page; only after that do errors go back to the client.
+ *
+ * @example
+ * const ep = authorizeEndpoints(runtime, { servers: ["github"] });
+ * routes.push({ method: "GET", path: "/oauth/authorize", handler: (r, c) => ep.authorize(r, c.url) });
+ */
+export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }): AuthorizeEndpoints {
+  async function issueCode(p: PendingAuthorization, user: GrantSubject, status: number, headers: Record<string, string>): Promise<Response> {
+    const code = await rt.grants.issueCode({
+      clientId: p.clientId,
+      redirectUri: p.redirectUri,
+      codeChallenge: p.codeChallenge,
+      resource: p.resource,
+      scopes: p.scopes,
+      user,
+      expiresAt: Date.now() + rt.options.codeTtl * 1000,
+    });
+    rt.audit({ action: "grant", outcome: "ok", clientId: p.clientId, subject: user.subject, grantType: "authorization_code" });
+    return backToClient(p, { code }, status, headers);
+  }
+
+  function scopesFor(requested: string[], user: GrantSubject): string[] {
+    const scopes = requested.filter((s) => s !== "admin");
+    // Admin over OAuth only when asked for and the IdP says the user holds an admin role.
+    if (requested.includes("admin") && user.roles.some((r) => rt.options.adminRoles.includes(r))) scopes.push("admin");
+    return scopes;
+  }
+
+  return {
+    async authorize(request, url) {
+      const q = url.searchParams;
+      for (const key of ["client_id", "redirect_uri", "state", "code_challenge", "resource", "scope"]) {
+        if (q.getAll(key).length > 1) return errorPage("invalid_request", `parameter ${key} is repeated`);
+      }
+      const clientId = q.get("client_id");
+      if (!clientId) return errorPage("invalid_request", "client_id is missing");
+      let client: ClientRecord | undefined;
+      try {
+        client = await rt.clients.find(clientId);
+      } catch {
+        client = undefined;
+      }
+      if (!client || !client.grantTypes.includes("authorization_code")) {
+        return errorPage("invalid_client", "this application is not registered with the gateway (or its metadata document could not be used)");
+      }
+      const asked = q.get("redirect_uri");
+      const redirectUri = asked ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+      // Exact string match: no prefix, port or path leeway, so a code can only go where the client said.
+      if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
+        rt.audit({ action: "deny", outcome: "refused", clientId: client.clientId, reason: "redirect_uri not registered" });
+        return errorPage("invalid_request", "redirect_uri is missing or not registered for this application; the gateway will not redirect there");
+      }
+      const issuer = rt.issuerOf(url);
+      const clientState = q.get("state") ?? undefined;
+      const base = { clientId: client.clientId, clientName: client.name, redirectUri, clientState, issuer } as PendingAuthorization;
+      const refuse = (error: string, description: string) => {
+        rt.audit({ action: "deny", outcome: "refused", clientId: client!.clientId, reason: description });
+        return backToClient(base, { error, error_description: description });
+      };
+      if (q.get("response_type") !== "code") return refuse("unsupported_response_type", 'response_type must be "code"');
+      const challenge = q.get("code_challenge");
+      const method = q.get("code_challenge_method");
+      if (!challenge) return refuse("invalid_request", "PKCE is required: code_challenge is missing");
+      if (method !== "S256") return refuse("invalid_request", "code_challenge_method must be S256");
+      if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return refuse("invalid_request", "code_challenge is not a base64url SHA-256 value");
+      const resource = q.get("resource") ?? resourceOf(issuer);
+      if (!resourceAllowed(resource, issuer)) return refuse("invalid_target", `resource must be ${resourceOf(issuer)}`);
+      const requested = (q.get("scope") ?? "").split(" ").filter((s) => s !== "" && !IGNORED_SCOPES.has(s));
+      const known = [...MCP_SCOPES, "admin"] as string[];
+      const unknown = requested.find((s) => !known.includes(s));
+      if (unknown) return refuse("invalid_scope", `unknown scope ${unknown.slice(0, 100)}`);
+      const scopes = requested.length > 0 ? [...new Set(requested)] : [...MCP_SCOPES];
+
+      const state = random();
+      const browser = random();
+      const cookie = `pcl_${state.slice(0, 16)}`;
+      const pending: PendingAuthorization = {
+        ...base,
+        codeChallenge: challenge,
+        resource: resourceOf(issuer),
+        scopes,
+        browserHash: await hashSecret(browser),
+        cookie,
+        expiresAt: Date.now() + rt.options.loginTtl * 1000,
+      };
+      await rt.plugin().store.putItem(LOGIN, await hashSecret(state), pending);
+      let target: URL;
+      try {
+        target = await rt.idp.authorizationUrl({
+          state,
+          nonce: await derive("nonce", browser),
+          codeVerifier: await derive("pkce", browser),
+          redirectUri: `${issuer}/oauth/callback`,
+        });
+      } catch (err) {
+        rt.plugin().log.warn("identity provider unavailable", { error: err instanceof Error ? err.message : String(err) });
+        return refuse("temporarily_unavailable", "the identity provider cannot be reached");
+      }
+      return new Response(null, {
+        status: 302,
+        headers: { location: target.href, "set-cookie": setCookie(cookie, browser, issuer, rt.options.loginTtl), "cache-control": "no-store" },
+      });
+    },
+
+    async callback(request, url) {
+      const state = url.searchParams.get("state");
+      if (!state) return errorPage("invalid_request", "the identity provider's answer has no state");
+      const p = (await rt.plugin().store.takeItem(LOGIN, await hashSecret(state))) as PendingAuthorization | undefined;
+      if (!p || p.expiresAt < Date.now()) return errorPage("invalid_request", "this sign-in is unknown, was already finished, or took too long; start again from your application");
+      const browser = cookieOf(request, p.cookie);
+      if (!browser || !constantTimeEqual(await hashSecret(browser), p.browserHash)) {
+        return errorPage("invalid_request", "this sign-in was started in another browser; start again from your application", 403);
+      }
+      const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
+      if (url.searchParams.has("error")) {
+        rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: `identity provider: ${url.searchParams.get("error")!.slice(0, 100)}` });
+        return backToClient(p, { error: "access_denied", error_description: "sign-in at the identity provider did not complete" }, 302, clear);
+      }
+      let user: GrantSubject;
+      try {
+        const idpUser = await rt.idp.finish({
+          params: url.searchParams,
+          state,
+          nonce: await derive("nonce", browser),
+          codeVerifier: await derive("pkce", browser),
+          redirectUri: `${p.issuer}/oauth/callback`,
+        });
+        user = { subject: idpUser.email ?? idpUser.subject, email: idpUser.email, name: idpUser.name, team: idpUser.team, org: idpUser.org, roles: idpUser.roles };
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: reason.slice(0, 200) });
+        rt.plugin().log.warn("sign-in at the identity provider failed", { client: p.clientId, error: reason });
+        return backToClient(p, { error: "access_denied", error_description: "the identity provider's answer could not be verified" }, 302, clear);
+      }
+      const scopes = scopesFor(p.scopes, user);
+      if (!rt.options.consent) return await issueCode({ ...p, scopes }, user, 302, clear);
+      const consentId = random();
+      const csrf = random();
+      const record: PendingConsent = { ...p, scopes, user, csrfHash: await hashSecret(csrf), expiresAt: Date.now() + rt.options.loginTtl * 1000 };
+      await rt.plugin().store.putItem(CONSENT, await hashSecret(consentId), record);
+      return consentPage({
+        clientName: p.clientName,
+        clientId: p.clientId,
+        redirectUri: p.redirectUri,
+        user: user.email ?? user.subject,
+        scopes,
+        servers: view.servers,
+        action: "/oauth/consent",
+        consentId,
+        csrf,
+      });
+    },
+
+    async consent(request, url) {
+      let form: URLSearchParams;
+      try {
+        form = await readForm(request);
+      } catch {
+        return errorPage("invalid_request", "malformed consent form");
+      }
+      const origin = request.headers.get("origin");
+      if (origin !== null && origin !== new URL(rt.issuerOf(url)).origin) return errorPage("invalid_request", "the consent form was posted from another site", 403);
+      const consentId = form.get("consent");
+      const csrf = form.get("csrf");
+      if (!consentId || !csrf) return errorPage("invalid_request", "malformed consent form");
+      const p = (await rt.plugin().store.takeItem(CONSENT, await hashSecret(consentId))) as PendingConsent | undefined;
+      if (!p || p.expiresAt < Date.now()) return errorPage("invalid_request", "this consent is unknown, was already answered, or took too long");
+      const browser = cookieOf(request, p.cookie);
+      const csrfOk = constantTimeEqual(await hashSecret(csrf), p.csrfHash);
+      const browserOk = browser !== undefined && constantTimeEqual(await hashSecret(browser), p.browserHash);
+      if (!csrfOk || !browserOk) return errorPage("invalid_request", "the consent form did not come from this browser's sign-in", 403);
+      const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
+      if (form.get("decision") !== "approve") {
+        rt.audit({ action: "deny", outcome: "refused", clientId: p.clientId, subject: p.user.subject, reason: "the user declined consent" });
+        return backToClient(p, { error: "access_denied", error_description: "the user declined" }, 303, clear);
+      }
+      return await issueCode(p, p.user, 303, clear);
+    },
+  };
+}

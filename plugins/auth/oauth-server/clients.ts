@@ -1,0 +1,279 @@
+import { readRequestBody } from "@modelcontextprotocol/server";
+import { constantTimeEqual, hashSecret, newId, newSecret } from "../../../core/tokens/secret.ts";
+import type { TokenStore } from "../../../core/tokens/types.ts";
+import type { Identity } from "../../../core/types.ts";
+import { oauthError } from "./oauth-error.ts";
+import { MCP_SCOPES, type StaticClient } from "./options.ts";
+import { isLoopbackUrl, redirectUriProblem } from "./redirect-uris.ts";
+
+/** An OAuth client the gateway knows: registered (RFC 7591), a metadata document URL, or configured. */
+export interface ClientRecord {
+  clientId: string;
+  name: string;
+  redirectUris: string[];
+  grantTypes: string[];
+  authMethod: "none" | "client_secret_basic" | "client_secret_post";
+  /** Hash of the client secret, for confidential clients. */
+  secretHash?: string;
+  kind: "registered" | "metadata" | "static";
+  /** For client_credentials: who the client acts as, and the scopes it may get. */
+  identity?: StaticClient["identity"];
+  scopes?: string[];
+  createdAt: string;
+  registeredBy?: string;
+}
+
+const KIND = "oauth:client";
+const METADATA_LIMIT = 64 * 1024;
+const CACHE_MAX = 500;
+const GRANTS = ["authorization_code", "refresh_token", "client_credentials"];
+
+function registrationError(description: string, error = "invalid_client_metadata"): Response {
+  return oauthError(error, description);
+}
+
+function isUrlId(clientId: string): boolean {
+  return /^https?:\/\//i.test(clientId);
+}
+
+function checkRedirectUris(value: unknown, required: boolean, error = "invalid_redirect_uri"): string[] {
+  if (value === undefined && !required) return [];
+  if (!Array.isArray(value) || value.length === 0 || value.length > 20) throw registrationError("redirect_uris: expected 1 to 20 URIs", error);
+  for (const uri of value) {
+    const problem = redirectUriProblem(uri);
+    if (problem) throw registrationError(`redirect_uris: ${JSON.stringify(String(uri).slice(0, 200))} ${problem}`, error);
+  }
+  return [...new Set(value as string[])];
+}
+
+function clientName(value: unknown, fallback: string): string {
+  if (value === undefined) return fallback;
+  if (typeof value !== "string" || value.trim() === "" || value.length > 200) throw registrationError("client_name: expected a string of at most 200 characters");
+  return value.trim();
+}
+
+/** The clients the gateway knows, wherever they come from. */
+export interface ClientRegistry {
+  find(clientId: string): Promise<ClientRecord | undefined>;
+  /** Serves RFC 7591 registration: validates the metadata and answers with the client (and its secret, once). */
+  register(request: Request, admin: Identity | undefined): Promise<Response>;
+  /** Authenticates the client of a token or revocation request (Basic, post body, or public `client_id`). */
+  authenticate(request: Request, form: URLSearchParams): Promise<ClientRecord>;
+}
+
+/** What the registry needs. */
+export interface ClientRegistryOptions {
+  store: TokenStore;
+  statics: StaticClient[];
+  allowInsecureMetadata: boolean;
+  /** Who registered, for audit. */
+  onRegister?(client: ClientRecord): void;
+}
+
+/**
+ * The client registry: configured clients, dynamically registered ones (in the store, secrets hashed)
+ * and client ID metadata documents (fetched, checked and cached).
+ *
+ * @example
+ * const clients = createClientRegistry({ store, statics: [], allowInsecureMetadata: false });
+ * const c = await clients.find("https://app.example.com/oauth/client.json");
+ */
+export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistry {
+  const statics = new Map<string, Promise<ClientRecord>>();
+  for (const c of opts.statics) {
+    statics.set(c.clientId, hashSecret(c.clientSecret).then((secretHash) => ({
+      clientId: c.clientId,
+      name: c.name ?? c.clientId,
+      redirectUris: [],
+      grantTypes: ["client_credentials"],
+      authMethod: "client_secret_basic",
+      secretHash,
+      kind: "static",
+      identity: c.identity,
+      scopes: c.scopes ?? [...MCP_SCOPES],
+      createdAt: new Date(0).toISOString(),
+    })));
+  }
+  const metadataCache = new Map<string, { record: ClientRecord; until: number }>();
+
+  async function fetchMetadata(clientId: string): Promise<ClientRecord | undefined> {
+    const cached = metadataCache.get(clientId);
+    if (cached && cached.until > Date.now()) return cached.record;
+    let url: URL;
+    try {
+      url = new URL(clientId);
+    } catch {
+      return undefined;
+    }
+    const insecureOk = opts.allowInsecureMetadata && url.protocol === "http:" && isLoopbackUrl(url);
+    if (url.protocol !== "https:" && !insecureOk) return undefined;
+    if (url.hash || url.username || url.password || url.pathname === "/") return undefined;
+    let res: Response;
+    try {
+      res = await fetch(url, { redirect: "error", headers: { accept: "application/json" }, signal: AbortSignal.timeout(5000) });
+    } catch {
+      return undefined;
+    }
+    if (res.status !== 200) {
+      await res.body?.cancel();
+      return undefined;
+    }
+    const read = await readRequestBody(res as unknown as Request, METADATA_LIMIT).catch(() => undefined);
+    if (!read || read.tooLarge) return undefined;
+    let doc: Record<string, unknown>;
+    try {
+      doc = JSON.parse(read.text);
+    } catch {
+      return undefined;
+    }
+    // The document must name itself: a document served at one URL cannot speak for another client id.
+    if (typeof doc !== "object" || doc === null || doc.client_id !== clientId) return undefined;
+    const method = doc.token_endpoint_auth_method ?? "none";
+    if (method !== "none") return undefined;
+    let record: ClientRecord;
+    try {
+      record = {
+        clientId,
+        name: clientName(doc.client_name, url.host),
+        redirectUris: checkRedirectUris(doc.redirect_uris, true),
+        grantTypes: ["authorization_code", "refresh_token"],
+        authMethod: "none",
+        kind: "metadata",
+        createdAt: new Date().toISOString(),
+      };
+    } catch {
+      return undefined;
+    }
+    const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get("cache-control") ?? "")?.[1] ?? 300);
+    if (metadataCache.size >= CACHE_MAX) metadataCache.delete(metadataCache.keys().next().value!);
+    metadataCache.set(clientId, { record, until: Date.now() + Math.min(Math.max(maxAge, 60), 86400) * 1000 });
+    return record;
+  }
+
+  async function find(clientId: string): Promise<ClientRecord | undefined> {
+    if (clientId === "" || clientId.length > 2000) return undefined;
+    const configured = statics.get(clientId);
+    if (configured) return await configured;
+    if (isUrlId(clientId)) return await fetchMetadata(clientId);
+    return (await opts.store.getItem(KIND, clientId)) as ClientRecord | undefined;
+  }
+
+  return {
+    find,
+
+    async register(request, admin) {
+      const type = request.headers.get("content-type") ?? "";
+      if (!/^application\/json\s*(;|$)/i.test(type)) throw registrationError("expected an application/json body", "invalid_request");
+      const read = await readRequestBody(request, METADATA_LIMIT);
+      if (read.tooLarge) throw registrationError("registration too large", "invalid_request");
+      let body: Record<string, unknown>;
+      try {
+        body = JSON.parse(read.text);
+      } catch {
+        throw registrationError("body is not JSON", "invalid_request");
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) throw registrationError("expected a JSON object");
+      const grantTypes = body.grant_types === undefined ? ["authorization_code", "refresh_token"] : body.grant_types;
+      if (!Array.isArray(grantTypes) || grantTypes.length === 0 || grantTypes.some((g) => !GRANTS.includes(g as string))) {
+        throw registrationError(`grant_types: expected some of ${GRANTS.join(", ")}`);
+      }
+      const method = body.token_endpoint_auth_method ?? (grantTypes.includes("client_credentials") ? "client_secret_basic" : "none");
+      if (method !== "none" && method !== "client_secret_basic" && method !== "client_secret_post") {
+        throw registrationError("token_endpoint_auth_method: expected none, client_secret_basic or client_secret_post");
+      }
+      const responseTypes = body.response_types ?? ["code"];
+      if (!Array.isArray(responseTypes) || responseTypes.some((r) => r !== "code")) throw registrationError('response_types: only "code" is supported');
+      const usesCode = grantTypes.includes("authorization_code");
+      const redirectUris = checkRedirectUris(body.redirect_uris, usesCode);
+      let scopes: string[] | undefined;
+      let identity: ClientRecord["identity"];
+      if (grantTypes.includes("client_credentials")) {
+        // A machine client acts without a user: only an admin may create one, and decides what it may do.
+        if (!admin) throw registrationError("client_credentials clients can only be registered with an admin credential", "invalid_client_metadata");
+        if (method === "none") throw registrationError("client_credentials needs a client secret");
+        scopes = typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : [...MCP_SCOPES];
+        if (scopes.some((s) => !(MCP_SCOPES as readonly string[]).includes(s))) throw registrationError("scope: expected mcp:read and/or mcp:write");
+        const clientId = newId("cli_");
+        identity = { subject: `client:${clientId}`, name: clientName(body.client_name, clientId), roles: [] };
+        return await finish(clientId);
+      }
+      return await finish(newId("cli_"));
+
+      async function finish(clientId: string): Promise<Response> {
+        const secret = method === "none" ? undefined : newSecret("pcs_");
+        const record: ClientRecord = {
+          clientId,
+          name: clientName(body.client_name, clientId),
+          redirectUris,
+          grantTypes: grantTypes as string[],
+          authMethod: method as ClientRecord["authMethod"],
+          ...(secret ? { secretHash: await hashSecret(secret) } : {}),
+          kind: "registered",
+          ...(identity ? { identity: { ...identity, subject: `client:${clientId}` } } : {}),
+          ...(scopes ? { scopes } : {}),
+          createdAt: new Date().toISOString(),
+          ...(admin ? { registeredBy: admin.subject } : {}),
+        };
+        await opts.store.putItem(KIND, clientId, record);
+        opts.onRegister?.(record);
+        const out: Record<string, unknown> = {
+          client_id: clientId,
+          client_id_issued_at: Math.floor(Date.now() / 1000),
+          client_name: record.name,
+          redirect_uris: record.redirectUris,
+          grant_types: record.grantTypes,
+          response_types: ["code"],
+          token_endpoint_auth_method: record.authMethod,
+        };
+        if (secret) Object.assign(out, { client_secret: secret, client_secret_expires_at: 0 });
+        if (scopes) out.scope = scopes.join(" ");
+        return new Response(JSON.stringify(out), { status: 201, headers: { "content-type": "application/json", "cache-control": "no-store" } });
+      }
+    },
+
+    async authenticate(request, form) {
+      const header = request.headers.get("authorization");
+      let id: string | undefined;
+      let secret: string | undefined;
+      let via: ClientRecord["authMethod"] = "none";
+      if (header && /^Basic\s+/i.test(header)) {
+        let decoded: string;
+        try {
+          decoded = atob(header.replace(/^Basic\s+/i, "").trim());
+        } catch {
+          throw oauthError("invalid_client", "malformed Basic credentials", 401, { "www-authenticate": 'Basic realm="portcullis"' });
+        }
+        const colon = decoded.indexOf(":");
+        if (colon < 0) throw oauthError("invalid_client", "malformed Basic credentials", 401, { "www-authenticate": 'Basic realm="portcullis"' });
+        // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
+        const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
+        try {
+          id = unform(decoded.slice(0, colon));
+          secret = unform(decoded.slice(colon + 1));
+        } catch {
+          throw oauthError("invalid_client", "malformed Basic credentials", 401);
+        }
+        via = "client_secret_basic";
+        if (form.has("client_id") && form.get("client_id") !== id) throw oauthError("invalid_request", "client_id does not match the Basic credentials");
+      } else if (form.has("client_secret")) {
+        id = form.get("client_id") ?? undefined;
+        secret = form.get("client_secret")!;
+        via = "client_secret_post";
+      } else {
+        id = form.get("client_id") ?? undefined;
+      }
+      if (!id) throw oauthError("invalid_client", "client authentication is required", 401);
+      const client = await find(id);
+      if (!client) throw oauthError("invalid_client", "unknown client", 401);
+      if (client.secretHash) {
+        if (secret === undefined) throw oauthError("invalid_client", "this client must authenticate with its secret", 401);
+        if (!constantTimeEqual(await hashSecret(secret), client.secretHash)) throw oauthError("invalid_client", "client authentication failed", 401);
+        // Basic and post are equally strong; the registered method is advisory for confidential clients.
+        void via;
+      } else if (secret !== undefined) {
+        throw oauthError("invalid_client", "this client is public and has no secret", 401);
+      }
+      return client;
+    },
+  };
+}

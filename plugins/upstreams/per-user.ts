@@ -1,0 +1,44 @@
+import { configError } from "../../core/errors.ts";
+import type { IdentityMapper, Upstream } from "../../core/types.ts";
+
+/** Settings shared by both upstreams' `userCredential` option. */
+export interface PerUserBase {
+  /** Refuse users who have not stored a credential for this server (default true); false lets them use the shared connection. */
+  required?: boolean;
+  /** Close a user's own connection after this many idle seconds (default: the gateway's choice). */
+  idleSeconds?: number;
+}
+
+/**
+ * Validates the common part of `userCredential` into `Upstream.perUser`.
+ *
+ * @example
+ * const perUser = perUserOf(options.userCredential, "http.userCredential");
+ */
+export function perUserOf(option: PerUserBase | undefined, path: string): Upstream["perUser"] {
+  if (option === undefined) return undefined;
+  if (typeof option !== "object" || option === null) throw configError(path, "expected an object", JSON.stringify(option));
+  if (option.required !== undefined && typeof option.required !== "boolean") throw configError(`${path}.required`, "expected true or false", JSON.stringify(option.required));
+  const idle = option.idleSeconds;
+  if (idle !== undefined && (typeof idle !== "number" || !Number.isInteger(idle) || idle <= 0)) {
+    throw configError(`${path}.idleSeconds`, "expected a positive integer number of seconds", JSON.stringify(idle));
+  }
+  return { required: option.required ?? true, ...(idle === undefined ? {} : { idleSeconds: idle }) };
+}
+
+/**
+ * Validates a server's own `identity` option (mappers replacing the gateway's, or false for none).
+ *
+ * @example
+ * const identity = identityOf(options.identity, "stdio.identity");
+ */
+export function identityOf(option: IdentityMapper[] | false | undefined, path: string): IdentityMapper[] | false | undefined {
+  if (option === undefined || option === false) return option;
+  if (!Array.isArray(option)) throw configError(path, "expected an array of identity mappers or false", typeof option);
+  for (const [i, m] of option.entries()) {
+    if (typeof m !== "object" || m === null || typeof m.name !== "string" || !m.name.startsWith("identity:") || typeof m.map !== "function") {
+      throw configError(`${path}[${i}]`, "expected an identity mapper plugin such as identityHeaders() or jwtAssertion()");
+    }
+  }
+  return option;
+}
