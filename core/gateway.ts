@@ -74,7 +74,7 @@ export function createGateway(input: GatewayConfig): Gateway {
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.
   const forged = [...new Set(mappers.flatMap((m) => m.headerNames?.() ?? []).map((h) => h.toLowerCase()))];
-  const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit });
+  const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit, userCredentials });
   const endpoint = createMcpEndpoint({
     registry,
     policy: permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: config.server.separator }),

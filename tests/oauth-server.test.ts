@@ -564,4 +564,32 @@ test("tokens of another issuer are not this strategy's; revocation (RFC 7009) en
   assert.not.match(audit, /eyJ[A-Za-z0-9_-]{20,}\./, "no JWT in the audit trail");
 });
 
+test("options: the seed's JSON shape is accepted; bad options fail at config time naming the path", () => {
+  const seed = { type: "oauth", provider: "okta", clientId: "0oa1", clientSecret: "s3cret", issuer: "https://acme.okta.com/oauth2/default", scopes: ["openid", "email", "groups"], tokenExpiration: "7d" };
+  const strategy = oauthServer({ upstream: { issuer: seed.issuer, clientId: seed.clientId, clientSecret: seed.clientSecret, scopes: seed.scopes, provider: seed.provider }, tokenExpiration: seed.tokenExpiration });
+  assert.is(strategy.name, "auth:oauth");
+  const bad = (o: unknown, path: string) => {
+    try {
+      oauthServer(o as Parameters<typeof oauthServer>[0]);
+      assert.unreachable(`expected a config error at ${path}`);
+    } catch (err) {
+      assert.is((err as { code?: string }).code, "ERR_CONFIG");
+      assert.match((err as Error).message, path);
+    }
+  };
+  const upstream = { issuer: "https://id.example.com", clientId: "gw", clientSecret: "s" };
+  bad({}, "auth.oauth.upstream");
+  bad({ upstream: { ...upstream, issuer: "http://id.example.com" } }, "auth.oauth.upstream.issuer");
+  bad({ upstream: { ...upstream, provider: "myspace" } }, "auth.oauth.upstream.provider");
+  bad({ upstream, tokenExpiration: "forever" }, "auth.oauth.tokenExpiration");
+  bad({ upstream, accessTokenTtl: 5 }, "auth.oauth.accessTokenTtl");
+  bad({ upstream, clients: [{ clientId: "a", clientSecret: "short", identity: { subject: "x" } }] }, "auth.oauth.clients[0].clientSecret");
+});
+
+test("the sessions API needs a credential", async () => {
+  const res = await fetch(`${base}/v1/auth/sessions`);
+  assert.is(res.status, 401);
+  assert.is(((await res.json()) as { error: { code: string } }).error.code, "ERR_AUTH_REQUIRED");
+});
+
 test.run();

@@ -115,8 +115,9 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     const existing = pool.get(identity.subject);
     if (existing) return existing;
     const credential = await options.userCredentials?.get(identity.subject, name);
-    options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: identity.subject, outcome: credential === undefined ? "missing" : "ok" });
+    // A found credential is audited by the credential store itself; a missing one is recorded here.
     if (credential === undefined) {
+      options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: identity.subject, outcome: "missing" });
       if (!upstream.perUser!.required) return connections.get(name);
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,

@@ -1,4 +1,4 @@
-import { sha256 } from "./sha256.ts";
+import { sha256Words } from "./sha256.ts";
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const BODY_LENGTH = 43; // 43 base62 characters carry 256 bits
@@ -15,7 +15,7 @@ function isBase62(c: number): boolean {
   return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
 }
 
-function crc32(text: string): number {
+function crc32(text: string, end = text.length): number {
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -25,7 +25,7 @@ function crc32(text: string): number {
     }
   }
   let crc = 0xffffffff;
-  for (let i = 0; i < text.length; i++) crc = crcTable[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
+  for (let i = 0; i < end; i++) crc = crcTable[(crc ^ text.charCodeAt(i)) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
 
@@ -69,9 +69,15 @@ export function newSecret(prefix: string): string {
  */
 export function wellFormed(secret: string, prefix: string): boolean {
   if (secret.length !== prefix.length + BODY_LENGTH + CHECK_LENGTH || !secret.startsWith(prefix)) return false;
-  const body = secret.slice(prefix.length, prefix.length + BODY_LENGTH);
-  for (let i = 0; i < BODY_LENGTH; i++) if (!isBase62(body.charCodeAt(i))) return false;
-  return secret.slice(-CHECK_LENGTH) === base62(crc32(prefix + body), CHECK_LENGTH);
+  // Read in place, without slicing or concatenating: this runs on every request that carries a secret.
+  const checkAt = prefix.length + BODY_LENGTH;
+  for (let i = prefix.length; i < checkAt; i++) if (!isBase62(secret.charCodeAt(i))) return false;
+  let value = crc32(secret, checkAt);
+  for (let i = secret.length - 1; i >= checkAt; i--) {
+    if (secret.charCodeAt(i) !== ALPHABET.charCodeAt(value % 62)) return false;
+    value = Math.floor(value / 62);
+  }
+  return true;
 }
 
 /**
@@ -86,22 +92,24 @@ export function newId(prefix: string): string {
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-function base64url(bytes: Uint8Array): string {
+// Every pair of base64url characters, indexed by the 12 bits they encode: a 256-bit digest becomes
+// 21 table lookups and one last character instead of 43 shifts, masks and lookups.
+let pairs: string[] | undefined;
+
+function bits12(h: Uint32Array, offset: number): number {
+  const w = offset >>> 5;
+  const b = offset & 31;
+  return b <= 20 ? (h[w]! >>> (20 - b)) & 0xfff : ((h[w]! << (b - 20)) | (h[w + 1]! >>> (52 - b))) & 0xfff;
+}
+
+function base64urlWords(h: Uint32Array): string {
+  if (!pairs) {
+    pairs = [];
+    for (let i = 0; i < 4096; i++) pairs.push(B64URL[i >>> 6]! + B64URL[i & 63]!);
+  }
   let out = "";
-  let i = 0;
-  for (; i + 2 < bytes.length; i += 3) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]! + B64URL[n & 63]!;
-  }
-  const left = bytes.length - i;
-  if (left === 1) {
-    const n = bytes[i]! << 16;
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]!;
-  } else if (left === 2) {
-    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
-    out += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]!;
-  }
-  return out;
+  for (let k = 0; k < 21; k++) out += pairs[bits12(h, k * 12)]!;
+  return out + B64URL[(h[7]! & 0xf) << 2]!;
 }
 
 /**
@@ -113,7 +121,7 @@ function base64url(bytes: Uint8Array): string {
  * const hash = hashSecretSync(token);
  */
 export function hashSecretSync(secret: string): string {
-  return base64url(sha256(secret));
+  return base64urlWords(sha256Words(secret));
 }
 
 /**
@@ -133,6 +141,12 @@ export function hashSecret(secret: string): Promise<string> {
  * constantTimeEqual(storedHash, presentedHash);
  */
 export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length === b.length) {
+    // The common case (two hashes) without the bounds juggling below.
+    let same = 0;
+    for (let i = 0; i < a.length; i++) same |= a.charCodeAt(i) ^ b.charCodeAt(i);
+    return same === 0;
+  }
   let diff = a.length ^ b.length;
   const n = Math.max(a.length, b.length);
   for (let i = 0; i < n; i++) diff |= (a.charCodeAt(i) || 0) ^ (b.charCodeAt(i) || 0);

@@ -60,6 +60,15 @@ export interface TokenServiceOptions {
   maxLifetimeSeconds?: number;
   /** How often usage counters are written, ms; default 5000. */
   usageFlushMs?: number;
+  /**
+   * How long a verified credential may be answered from memory, ms; default 1000, 0 turns the cache off.
+   * Revoke and rotate through this service drop the entry at once, and an entry never outlives the
+   * credential's expiry or revocation time. Only when several gateway processes share one store does
+   * another process's revocation take up to this long to be seen here.
+   */
+  verifyCacheMs?: number;
+  /** Most credentials kept in the verification cache; default 10000. */
+  verifyCacheSize?: number;
 }
 
 /** The scopes a token may carry. */
@@ -113,12 +122,31 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   const { store, audit } = opts;
   const defaultLifetime = opts.defaultLifetimeSeconds ?? 30 * 86400;
   const maxLifetime = opts.maxLifetimeSeconds ?? 365 * 86400;
-  const pending = new Map<string, { count: number; lastUsedAt: string }>();
+  // Usage is counted in memory with a plain timestamp; dates are formatted only when written or shown.
+  const pending = new Map<string, { count: number; lastUsedMs: number }>();
+  const cacheMs = opts.verifyCacheMs ?? 1000;
+  const cacheSize = opts.verifyCacheSize ?? 10_000;
+  // Keyed by the secret's hash, never by the secret: nothing here is worth more than what the store holds.
+  const verified = new Map<string, { record: TokenRecord; until: number }>();
+  // Bumped by every revoke and rotate, so a lookup that raced one of them is never cached.
+  let epoch = 0;
+  const forget = (hash: string): void => {
+    epoch++;
+    verified.delete(hash);
+  };
 
   const view = (r: TokenRecord, now = Date.now()): PublicToken => {
     const { hash: _hash, ...rest } = r;
     const p = pending.get(r.id);
-    return { ...rest, useCount: r.useCount + (p?.count ?? 0), lastUsedAt: p?.lastUsedAt ?? r.lastUsedAt, state: stateOf(r, now) };
+    const lastUsedAt = p ? new Date(p.lastUsedMs).toISOString() : r.lastUsedAt;
+    return { ...rest, useCount: r.useCount + (p?.count ?? 0), lastUsedAt, state: stateOf(r, now) };
+  };
+  const used = (id: string, now: number): void => {
+    const p = pending.get(id);
+    if (p) {
+      p.count++;
+      p.lastUsedMs = now;
+    } else pending.set(id, { count: 1, lastUsedMs: now });
   };
 
   async function issue(input: CreateTokenInput, actor: string, extra: Partial<TokenRecord> = {}): Promise<{ record: TokenRecord; secret: string }> {
@@ -161,7 +189,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
 
   const flush = async (): Promise<void> => {
     if (pending.size === 0) return;
-    const updates = [...pending].map(([id, u]) => ({ id, ...u }));
+    const updates = [...pending].map(([id, u]) => ({ id, count: u.count, lastUsedAt: new Date(u.lastUsedMs).toISOString() }));
     pending.clear();
     try {
       await store.addUsage(updates);
@@ -182,6 +210,16 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     async verify(secret, type) {
       if (!wellFormed(secret, prefixOf(type))) return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "malformed or corrupted credential" };
       const hash = hashSecretSync(secret);
+      const hit = verified.get(hash);
+      if (hit !== undefined) {
+        const now = Date.now();
+        if (hit.until > now && hit.record.type === type) {
+          used(hit.record.id, now);
+          return { ok: true, record: hit.record };
+        }
+        verified.delete(hash);
+      }
+      const seen = epoch;
       const record = await store.findByHash(hash);
       if (!record || !constantTimeEqual(record.hash, hash) || record.type !== type) {
         return { ok: false, code: "ERR_INVALID_CREDENTIAL", reason: "unknown credential" };
@@ -192,12 +230,17 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
         return { ok: false, code: "ERR_TOKEN_REVOKED", reason: record.rotatedTo ? "credential was rotated" : "credential was revoked", tokenId: record.id };
       }
       if (state === "expired") return { ok: false, code: "ERR_TOKEN_EXPIRED", reason: "credential expired", tokenId: record.id };
-      const p = pending.get(record.id);
-      const at = new Date(now).toISOString();
-      if (p) {
-        p.count++;
-        p.lastUsedAt = at;
-      } else pending.set(record.id, { count: 1, lastUsedAt: at });
+      used(record.id, now);
+      if (cacheMs > 0 && seen === epoch) {
+        const until = Math.min(
+          now + cacheMs,
+          record.expiresAt ? Date.parse(record.expiresAt) : Infinity,
+          record.revokedAt ? Date.parse(record.revokedAt) : Infinity,
+        );
+        // Map order is insertion order: the oldest entry goes first when the cache is full.
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+        verified.set(hash, { record, until });
+      }
       return { ok: true, record };
     },
 
@@ -223,7 +266,11 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       const r = await mustGet(id);
       if (stateOf(r, Date.now()) === "revoked") throw new GatewayError("ERR_CONFLICT", `token ${id} is already revoked`);
       const updated = { ...r, revokedAt: new Date().toISOString() };
+      // Forgotten before the write (no request after this point may be answered from memory) and after
+      // it (a lookup that started before the write must not put the old record back).
+      forget(r.hash);
       await store.put(updated);
+      forget(r.hash);
       audit.emit({ type: "token", action: "revoke", actor, tokenId: id, user: r.user, tokenType: r.type });
       return view(updated);
     },
@@ -234,7 +281,9 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       if (state !== "active" || old.rotatedTo) throw new GatewayError("ERR_CONFLICT", `token ${id} is ${old.rotatedTo ? "already rotated" : state} and cannot be rotated`);
       const remaining = old.expiresAt ? Math.max(60, Math.floor((Date.parse(old.expiresAt) - Date.now()) / 1000)) : defaultLifetime;
       const { record, secret } = await issue({ ...old, expiresInSeconds: Math.min(remaining, maxLifetime) }, actor, { rotatedFrom: old.id });
+      forget(old.hash);
       await store.put({ ...old, rotatedTo: record.id, revokedAt: new Date(Date.now() + graceSeconds * 1000).toISOString() });
+      forget(old.hash);
       audit.emit({ type: "token", action: "rotate", actor, tokenId: id, newTokenId: record.id, user: old.user, tokenType: old.type });
       return { record: view(record), secret };
     },
@@ -248,6 +297,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
 
     async close() {
       clearInterval(timer);
+      verified.clear();
       await flush();
     },
   };

@@ -63,8 +63,52 @@ function block(h: Uint32Array, data: Uint8Array, at: number): void {
  * sha256("abc"); // Uint8Array(32) [0xba, 0x78, 0x16, 0xbf, ...]
  */
 export function sha256(input: string | Uint8Array): Uint8Array {
+  const out = new Uint8Array(32);
+  const h = digestWords(input);
+  for (let i = 0; i < 8; i++) {
+    out[i * 4] = h[i]! >>> 24;
+    out[i * 4 + 1] = (h[i]! >>> 16) & 0xff;
+    out[i * 4 + 2] = (h[i]! >>> 8) & 0xff;
+    out[i * 4 + 3] = h[i]! & 0xff;
+  }
+  return out;
+}
+
+const scratch = new Uint8Array(64);
+const state = new Uint32Array(8);
+
+/**
+ * The SHA-256 digest as eight big-endian 32-bit words. The array is reused by the next call: copy what
+ * you keep.
+ *
+ * @example
+ * const words = sha256Words("abc"); // words[0] === 0xba7816bf
+ */
+export function sha256Words(input: string | Uint8Array): Uint32Array {
+  return digestWords(input);
+}
+
+function asciiOnly(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+function digestWords(input: string | Uint8Array): Uint32Array {
+  // Tokens are short ASCII strings: they fit one block, so they skip TextEncoder and every allocation.
+  if (typeof input === "string" && input.length < 56 && asciiOnly(input)) {
+    state.set(H0);
+    scratch.fill(0);
+    for (let i = 0; i < input.length; i++) scratch[i] = input.charCodeAt(i);
+    scratch[input.length] = 0x80;
+    const bits = input.length * 8;
+    scratch[63] = bits & 0xff;
+    scratch[62] = bits >>> 8;
+    block(state, scratch, 0);
+    return state;
+  }
   const data = typeof input === "string" ? encoder.encode(input) : input;
-  const h = new Uint32Array(H0);
+  const h = state;
+  h.set(H0);
   const full = data.length - (data.length % 64);
   for (let at = 0; at < full; at += 64) block(h, data, at);
   // The last one or two blocks: the remaining bytes, 0x80, zeros, and the bit length (big-endian, 64 bits).
@@ -84,12 +128,5 @@ export function sha256(input: string | Uint8Array): Uint8Array {
   tail[end - 7] = (high >>> 16) & 0xff;
   tail[end - 8] = (high >>> 24) & 0xff;
   for (let at = 0; at < end; at += 64) block(h, tail, at);
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 8; i++) {
-    out[i * 4] = h[i]! >>> 24;
-    out[i * 4 + 1] = (h[i]! >>> 16) & 0xff;
-    out[i * 4 + 2] = (h[i]! >>> 8) & 0xff;
-    out[i * 4 + 3] = h[i]! & 0xff;
-  }
-  return out;
+  return h;
 }

@@ -1,6 +1,6 @@
 /**
- * A stdio MCP server for trying per-user credentials and secrets: `env` answers with the value of one of
- * its environment variables and `pid` with its process id, so you can see which credential a server
+ * A stdio MCP server for trying per-user credentials and secrets: `env` answers with the value (and SHA-256) of one
+ * of its environment variables and `pid` with its process id, so you can see which credential a server
  * was started with and that each user gets a process of their own. The gateway redacts known secret
  * values in its answers, so a caller sees `[REDACTED:NAME]` where the value would be.
  *
@@ -18,7 +18,12 @@ server.registerTool("env", {
   description: "The value of one environment variable of this server process.",
   annotations: { readOnlyHint: true },
   inputSchema: fromJsonSchema<{ name: string }>({ type: "object", properties: { name: { type: "string" } }, required: ["name"] }),
-}, ({ name }) => ({ content: [{ type: "text", text: JSON.stringify({ name, value: env(name) ?? null }) }] }));
+}, async ({ name }) => {
+  const value = env(name);
+  // A fingerprint survives the gateway's redaction of the value, so two processes can be told apart.
+  const sha256 = value === undefined ? null : [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return { content: [{ type: "text", text: JSON.stringify({ name, value: value ?? null, sha256 }) }] };
+});
 server.registerTool("pid", {
   description: "This server's process id.",
   annotations: { readOnlyHint: true },
