@@ -216,7 +216,7 @@ export function createGateway(input: GatewayConfig): Gateway {
         const res = route ? undefined : await handleAuthApi(request, url, { tokens, authenticate: (req) => authenticate(req, url, info, true) });
         if (res) return res;
       }
-      if (route) return await route.handler(request, { url, info });
+      if (route) return await route.handler(request, { url, info, authenticate: () => authenticate(request, url, info, true) });
       throw new GatewayError("ERR_NOT_FOUND", "not found");
     } catch (err) {
       return toErrorResponse(err, isMcp, unknown);

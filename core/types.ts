@@ -56,6 +56,11 @@ export type AuthOutcome =
 export interface AuthContext {
   url: URL;
   info: RequestInfo;
+  /**
+   * Set for plugin route handlers only: authenticates the request like `/v1/auth` does (every strategy plus
+   * the static admin token, audited), or throws a 401 GatewayError.
+   */
+  authenticate?: () => Promise<Identity>;
 }
 
 /** An extra HTTP route a plugin serves (OAuth endpoints, well-known documents). */

@@ -17,8 +17,9 @@ import { quietLogger, testAuth } from "./helpers.ts";
 const test = suite("config");
 
 /** The arguments the stdio transport would spawn the server with (read from the unstarted transport). */
-function spawnArgs(upstream: { createTransport(ctx: never): unknown }): string[] {
-  return ((upstream.createTransport({ secret: () => Promise.reject(new Error("no secrets here")) } as never) as { _serverParams: { args: string[] } })._serverParams).args;
+async function spawnArgs(upstream: { createTransport(ctx: never): unknown }): Promise<string[]> {
+  const transport = await upstream.createTransport({ secret: () => Promise.reject(new Error("no secrets here")) } as never);
+  return (transport as { _serverParams: { args: string[] } })._serverParams.args;
 }
 
 const SET = "PORTCULLIS_TEST_SET_VAR";
@@ -161,12 +162,12 @@ test("an auth entry that is not a strategy names auth[i] or auth", async () => {
 
 // --- ${VAR} interpolation -------------------------------------------------------------------------
 
-test("${VAR} is replaced from the environment", () => {
+test("${VAR} is replaced from the environment", async () => {
   assert.is(interpolate(`Bearer \${${SET}}`, "x"), `Bearer ${SECRET}`);
   assert.is(interpolate(`\${${SET}}:\${${SET}}`, "x"), `${SECRET}:${SECRET}`);
   assert.is(interpolate("no variables here", "x"), "no variables here");
   assert.is(resolveConfig({ servers: {}, server: { host: `\${${SET}}` } }).server.host, SECRET);
-  assert.equal(spawnArgs(stdio({ command: "node", args: [`--name=\${${SET}}`] })), [`--name=${SECRET}`]);
+  assert.equal(await spawnArgs(stdio({ command: "node", args: [`--name=\${${SET}}`] })), [`--name=${SECRET}`]);
   assert.is(stdio({ command: "node", args: [`--name=\${${SET}}`] }).describe(), `node --name=\${${SET}}`, "describe() shows the command as written, never the secret");
   assert.is(http({ url: `http://127.0.0.1:1/\${${SET}}` }).describe(), `http://127.0.0.1:1/${SECRET}`);
   assert.equal(interpolateDeep({ a: [{ b: `\${${SET}}` }], n: 1, t: true }, ""), { a: [{ b: SECRET }], n: 1, t: true });
@@ -181,10 +182,10 @@ test("a missing variable is an error naming the variable and the path", () => {
   configError(() => http({ url: "http://127.0.0.1/mcp", headers: { Authorization: `Bearer \${${MISSING}}` } }), /http\.headers\.Authorization:/, new RegExp(MISSING));
 });
 
-test("$${ stands for a literal ${", () => {
+test("$${ stands for a literal ${", async () => {
   assert.is(interpolate("$${HOME}", "x"), "${HOME}");
   assert.is(interpolate(`$\${${MISSING}} and \${${SET}}`, "x"), `\${${MISSING}} and ${SECRET}`);
-  assert.equal(spawnArgs(stdio({ command: "node", args: [`$\${${MISSING}}`] })), [`\${${MISSING}}`]);
+  assert.equal(await spawnArgs(stdio({ command: "node", args: [`$\${${MISSING}}`] })), [`\${${MISSING}}`]);
   // A lone "$" or an unterminated "${" is left alone.
   assert.is(interpolate("cost: $5 ${", "x"), "cost: $5 ${");
 });
@@ -313,7 +314,7 @@ test("JSON configs: interpolated once ($${ stays literal), ${VAR} works in url, 
         b: { url: "${PORTCULLIS_TEST_URL}" },
       },
     }, { stdio, http, identityHeaders }, {});
-    assert.equal(spawnArgs(cfg.servers.a!), ["${HOME}", SECRET]);
+    assert.equal(await spawnArgs(cfg.servers.a!), ["${HOME}", SECRET]);
     assert.not.match(cfg.servers.a!.describe(), SECRET);
     assert.is(cfg.servers.b!.describe(), "http://127.0.0.1:1/mcp");
     configError(() => fromJsonConfig({ mcpServers: { b: { url: "ftp://x" } } }, { stdio, http, identityHeaders }, {}), /mcpServers\.b\.url: expected an http\(s\) URL/);

@@ -28,6 +28,7 @@ import { type Idp, startIdp } from "./idp.ts";
 const test = suite("oauth server");
 const IDP_CLIENT = { client_id: "portcullis-gateway", client_secret: "gateway-secret-0123456789abcdef0123", redirect_uris: [] as string[], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] };
 const AGENT = { clientId: "build-agent", clientSecret: "agent-secret-0123456789abcdef" };
+const STATIC_ADMIN = "static-admin-token-0123456789abcdef0123456789";
 const MCP_REMOTE = new URL("../node_modules/mcp-remote/dist/proxy.js", import.meta.url).pathname;
 
 let idp: Idp;
@@ -254,6 +255,7 @@ test.before(async () => {
     servers: { notes: stdio({ script: NOTES, stderr: "ignore" }), other: stdio({ script: NOTES, stderr: "ignore" }) },
     roles: { engineering: { servers: ["notes"] }, sales: { servers: ["other"] } },
     tokens: { store: memoryStore() },
+    admin: { token: STATIC_ADMIN, bootstrap: false },
     audit: [{ name: "test", write: (e) => void events.push(e) }],
   });
   base = gw.url;
@@ -532,6 +534,8 @@ test("sessions: users list and end their own, admins all; an ended session's acc
   const { secret: admin } = await gw.gateway.tokens.create({ user: "root", scopes: ["admin"] }, "test");
   const all = (await (await fetch(`${base}/v1/auth/sessions?user=build-agent`, { headers: { authorization: `Bearer ${admin}` } })).json()) as { sessions: Array<Record<string, unknown>> };
   assert.ok(all.sessions.length >= 1 && all.sessions.every((s) => s.user === "build-agent"));
+  const viaStatic = (await (await fetch(`${base}/v1/auth/sessions?state=all`, { headers: { authorization: `Bearer ${STATIC_ADMIN}` } })).json()) as { sessions: Array<Record<string, unknown>> };
+  assert.ok(viaStatic.sessions.some((s) => s.id === sid), "the static admin token sees every session");
   const { secret: plain } = await gw.gateway.tokens.create({ user: "mallory", scopes: ["mcp:read"] }, "test");
   const denied = await fetch(`${base}/v1/auth/sessions/${sid}`, { method: "DELETE", headers: { authorization: `Bearer ${plain}` } });
   assert.is(denied.status, 404, "someone else's session does not exist for you");

@@ -25,10 +25,22 @@ export interface PermissionOptions {
 
 type Matcher = (value: string) => boolean;
 
+// Patterns are few (they come from the config and from tokens) but stateless requests bring a fresh
+// identity each time: compiling a RegExp per request cost ~5 µs, so matchers are kept by pattern.
+const matchers = new Map<string, Matcher>();
+const MAX_MATCHERS = 10_000;
+
 function glob(pattern: string): Matcher {
-  if (!pattern.includes("*")) return (v) => v === pattern;
-  const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
-  return (v) => re.test(v);
+  let m = matchers.get(pattern);
+  if (m) return m;
+  if (!pattern.includes("*")) m = (v) => v === pattern;
+  else {
+    const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$");
+    m = (v) => re.test(v);
+  }
+  if (matchers.size >= MAX_MATCHERS) matchers.delete(matchers.keys().next().value!);
+  matchers.set(pattern, m);
+  return m;
 }
 
 interface Compiled {
@@ -76,13 +88,25 @@ function toolOk(c: Compiled | undefined, server: string, full: string, readOnly:
 export function permissionPolicy(opts: PermissionOptions): AccessPolicy {
   const roles = opts.roles ? Object.fromEntries(Object.entries(opts.roles).map(([k, v]) => [k, compile(v)!])) : undefined;
   const cache = new WeakMap<Identity, { own?: Compiled; granted?: Compiled[] }>();
+  // A token's identity is rebuilt on every stateless request, but its `permissions` and `roles` are the
+  // same objects as the stored record's: compile them once per object, not once per identity.
+  const ownOf = new WeakMap<Permissions, Compiled>();
+  const grantedOf = new WeakMap<readonly string[], Compiled[]>();
   const layers = (identity: Identity) => {
     let c = cache.get(identity);
     if (!c) {
-      c = {
-        own: compile(identity.permissions),
-        granted: roles ? identity.roles.map((r) => roles[r]).filter((x): x is Compiled => x !== undefined) : undefined,
-      };
+      const p = identity.permissions;
+      let own = p && ownOf.get(p);
+      if (p && !own) ownOf.set(p, own = compile(p)!);
+      let granted: Compiled[] | undefined;
+      if (roles) {
+        granted = grantedOf.get(identity.roles);
+        if (!granted) {
+          granted = identity.roles.map((r) => roles[r]).filter((x): x is Compiled => x !== undefined);
+          grantedOf.set(identity.roles, granted);
+        }
+      }
+      c = { own, granted };
       cache.set(identity, c);
     }
     return c;

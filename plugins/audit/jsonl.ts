@@ -26,16 +26,20 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
   const { path } = options;
   const max = options.maxBuffered ?? 10_000;
   const flushMs = options.flushMs ?? 200;
+  // Events waiting for the disk are buffer[head ...]; dropping the oldest moves `head` instead of
+  // shifting the array, which cost O(buffer) per event exactly when the disk was already behind.
   let buffer: string[] = [];
+  let head = 0;
   let dropped = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<void> | undefined;
   let dirReady: Promise<unknown> | undefined;
 
   async function writeOut(): Promise<void> {
-    while (buffer.length > 0 || dropped > 0) {
-      const lines = buffer;
+    while (buffer.length > head || dropped > 0) {
+      const lines = head === 0 ? buffer : buffer.slice(head);
       buffer = [];
+      head = 0;
       if (dropped > 0) {
         lines.push(JSON.stringify({ time: new Date().toISOString(), type: "audit_dropped", count: dropped }));
         dropped = 0;
@@ -60,9 +64,13 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
   return {
     name: "audit:jsonl",
     write(event: AuditEvent) {
-      if (buffer.length >= max) {
-        buffer.shift();
+      if (buffer.length - head >= max) {
+        buffer[head++] = "";
         dropped++;
+        if (head >= 1024 && head * 2 >= buffer.length) {
+          buffer = buffer.slice(head);
+          head = 0;
+        }
       }
       buffer.push(JSON.stringify(event));
       if (!timer && !writing) {
@@ -71,7 +79,7 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
     },
     async flush() {
       await flush();
-      if (buffer.length > 0) await flush();
+      if (buffer.length > head) await flush();
     },
     async close() {
       await this.flush!();

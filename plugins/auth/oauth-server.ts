@@ -1,8 +1,8 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { GatewayError, isGatewayError } from "../../core/errors.ts";
+import { configError, GatewayError, isGatewayError } from "../../core/errors.ts";
 import { API_KEY_PREFIX, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
 import { identityOf } from "../../core/tokens/service.ts";
-import type { AuthOutcome, AuthStrategy, Identity, PluginContext, Route } from "../../core/types.ts";
+import type { AuthContext, AuthOutcome, AuthStrategy, Identity, PluginContext, Route } from "../../core/types.ts";
 import { authorizeEndpoints } from "./oauth-server/authorize.ts";
 import { createClientRegistry, type ClientRegistry } from "./oauth-server/clients.ts";
 import { createGrants, type Grants, type SessionRecord } from "./oauth-server/grants.ts";
@@ -45,7 +45,7 @@ function bearerOf(request: Request): string | undefined {
 export function oauthServer(input: OauthServerOptions & OauthServerExtras): AuthStrategy {
   const options = resolveOptions(input);
   if (input.servers !== undefined && (!Array.isArray(input.servers) || input.servers.some((s) => typeof s !== "string"))) {
-    throw new GatewayError("ERR_CONFIG", "auth.oauth.servers: expected an array of server names");
+    throw configError("auth.oauth.servers", "expected an array of server names");
   }
   let plugin: PluginContext | undefined;
   let clients: ClientRegistry | undefined;
@@ -147,12 +147,15 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
 
   const authorize = authorizeEndpoints(rt, { servers: input.servers ?? [] });
   const tokens = tokenEndpoints(rt);
-  const sessions = sessionsApi(rt, async (req, url) => (await who(req, url, true))!);
+  const sessions = sessionsApi(rt);
 
-  const route = (method: Route["method"], path: string, handler: (request: Request, url: URL) => Promise<Response> | Response): Route => ({
+  // The gateway's own authentication (every strategy, the static admin token, audited) when it offers it.
+  const caller = async (request: Request, ctx: AuthContext): Promise<Identity> => ctx.authenticate ? await ctx.authenticate() : (await who(request, ctx.url, true))!;
+
+  const route = (method: Route["method"], path: string, handler: (request: Request, url: URL, ctx: AuthContext) => Promise<Response> | Response): Route => ({
     method,
     path,
-    handler: (request, ctx) => answering(async () => await handler(request, ctx.url)),
+    handler: (request, ctx) => answering(async () => await handler(request, ctx.url, ctx)),
   });
 
   const routes: Route[] = [
@@ -164,8 +167,9 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       return protectedResourceMetadata(issuerOf(url), `/mcp/${server}`);
     }),
     route("GET", "/.well-known/oauth-authorization-server", (_r, url) => authorizationServerMetadata(issuerOf(url))),
-    route("POST", "/oauth/register", async (request, url) => {
-      const admin = await who(request, url, false).catch(() => undefined);
+    route("POST", "/oauth/register", async (request, _url, ctx) => {
+      // Registration is open (MCP clients register themselves); a credential only matters when it is an admin's.
+      const admin = request.headers.has("authorization") ? await caller(request, ctx).catch(() => undefined) : undefined;
       return await rt.clients.register(request, admin?.scopes.includes("admin") ? admin : undefined);
     }),
     route("GET", "/oauth/authorize", (request, url) => authorize.authorize(request, url)),
@@ -173,9 +177,9 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     route("POST", "/oauth/consent", (request, url) => authorize.consent(request, url)),
     route("POST", "/oauth/token", async (request, url) => withCors(await tokens.token(request, url).catch(caught))),
     route("POST", "/oauth/revoke", async (request, url) => withCors(await tokens.revoke(request, url).catch(caught))),
-    route("GET", "/v1/auth/sessions", (request, url) => sessions.list(request, url)),
-    route("GET", "/v1/auth/sessions/*", (request, url) => sessions.one(request, url)),
-    route("DELETE", "/v1/auth/sessions/*", (request, url) => sessions.one(request, url)),
+    route("GET", "/v1/auth/sessions", (request, url, ctx) => sessions.list(request, url, () => caller(request, ctx))),
+    route("GET", "/v1/auth/sessions/*", (request, url, ctx) => sessions.one(request, url, () => caller(request, ctx))),
+    route("DELETE", "/v1/auth/sessions/*", (request, url, ctx) => sessions.one(request, url, () => caller(request, ctx))),
   ];
 
   return {

@@ -185,21 +185,20 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       if (!Array.isArray(responseTypes) || responseTypes.some((r) => r !== "code")) throw registrationError('response_types: only "code" is supported');
       const usesCode = grantTypes.includes("authorization_code");
       const redirectUris = checkRedirectUris(body.redirect_uris, usesCode);
+      const clientId = newId("cli_");
       let scopes: string[] | undefined;
       let identity: ClientRecord["identity"];
       if (grantTypes.includes("client_credentials")) {
         // A machine client acts without a user: only an admin may create one, and decides what it may do.
-        if (!admin) throw registrationError("client_credentials clients can only be registered with an admin credential", "invalid_client_metadata");
+        if (!admin) throw registrationError("client_credentials clients can only be registered with an admin credential");
         if (method === "none") throw registrationError("client_credentials needs a client secret");
         scopes = typeof body.scope === "string" ? body.scope.split(" ").filter(Boolean) : [...MCP_SCOPES];
-        if (scopes.some((s) => !(MCP_SCOPES as readonly string[]).includes(s))) throw registrationError("scope: expected mcp:read and/or mcp:write");
-        const clientId = newId("cli_");
+        if (scopes.length === 0 || scopes.some((s) => !(MCP_SCOPES as readonly string[]).includes(s))) throw registrationError("scope: expected mcp:read and/or mcp:write");
         identity = { subject: `client:${clientId}`, name: clientName(body.client_name, clientId), roles: [] };
-        return await finish(clientId);
       }
-      return await finish(newId("cli_"));
+      return await finish();
 
-      async function finish(clientId: string): Promise<Response> {
+      async function finish(): Promise<Response> {
         const secret = method === "none" ? undefined : newSecret("pcs_");
         const record: ClientRecord = {
           clientId,
@@ -209,7 +208,7 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
           authMethod: method as ClientRecord["authMethod"],
           ...(secret ? { secretHash: await hashSecret(secret) } : {}),
           kind: "registered",
-          ...(identity ? { identity: { ...identity, subject: `client:${clientId}` } } : {}),
+          ...(identity ? { identity } : {}),
           ...(scopes ? { scopes } : {}),
           createdAt: new Date().toISOString(),
           ...(admin ? { registeredBy: admin.subject } : {}),
@@ -235,7 +234,6 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       const header = request.headers.get("authorization");
       let id: string | undefined;
       let secret: string | undefined;
-      let via: ClientRecord["authMethod"] = "none";
       if (header && /^Basic\s+/i.test(header)) {
         let decoded: string;
         try {
@@ -253,12 +251,10 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
         } catch {
           throw oauthError("invalid_client", "malformed Basic credentials", 401);
         }
-        via = "client_secret_basic";
         if (form.has("client_id") && form.get("client_id") !== id) throw oauthError("invalid_request", "client_id does not match the Basic credentials");
       } else if (form.has("client_secret")) {
         id = form.get("client_id") ?? undefined;
         secret = form.get("client_secret")!;
-        via = "client_secret_post";
       } else {
         id = form.get("client_id") ?? undefined;
       }
@@ -268,8 +264,7 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       if (client.secretHash) {
         if (secret === undefined) throw oauthError("invalid_client", "this client must authenticate with its secret", 401);
         if (!constantTimeEqual(await hashSecret(secret), client.secretHash)) throw oauthError("invalid_client", "client authentication failed", 401);
-        // Basic and post are equally strong; the registered method is advisory for confidential clients.
-        void via;
+        // Basic and post are equally strong, so either is accepted whichever one the client registered.
       } else if (secret !== undefined) {
         throw oauthError("invalid_client", "this client is public and has no secret", 401);
       }

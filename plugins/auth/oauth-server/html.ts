@@ -60,7 +60,7 @@ export interface ConsentView {
  */
 export function consentPage(v: ConsentView, headers?: Record<string, string>): Response {
   const servers = v.servers.length === 0
-    ? "<li>No MCP servers are configured for you yet.</li>"
+    ? "<li>Every server your roles allow.</li>"
     : v.servers.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join("");
   const body = `<h1>Allow access?</h1>` +
     `<p><strong>${escapeHtml(v.clientName)}</strong> (<code>${escapeHtml(v.clientId)}</code>) wants to use the MCP gateway as ` +

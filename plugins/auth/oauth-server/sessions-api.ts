@@ -33,24 +33,25 @@ function actorOf(identity: Identity): string {
   return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
 }
 
-/** `/v1/auth/sessions`: list sessions, look at one, end one. */
+/** `/v1/auth/sessions`: list sessions, look at one, end one; `who` authenticates the caller. */
 export interface SessionsApi {
-  list(request: Request, url: URL): Promise<Response>;
-  one(request: Request, url: URL): Promise<Response>;
+  list(request: Request, url: URL, who: () => Promise<Identity>): Promise<Response>;
+  one(request: Request, url: URL, who: () => Promise<Identity>): Promise<Response>;
 }
 
 /**
  * Builds the sessions API. Admins (the `admin` scope) see and end every session; anyone else only their own.
  *
  * @example
- * const api = sessionsApi(runtime, (req, url) => whoIs(req, url));
+ * const api = sessionsApi(runtime);
+ * await api.list(request, url, () => ctx.authenticate!());
  */
-export function sessionsApi(rt: OauthRuntime, who: (request: Request, url: URL) => Promise<Identity>): SessionsApi {
+export function sessionsApi(rt: OauthRuntime): SessionsApi {
   const mine = (identity: Identity, s: SessionRecord) => identity.scopes.includes("admin") || s.subject === identity.subject;
 
   return {
-    async list(request, url) {
-      const identity = await who(request, url);
+    async list(_request, url, who) {
+      const identity = await who();
       const admin = identity.scopes.includes("admin");
       const user = url.searchParams.get("user");
       const state = url.searchParams.get("state") ?? "active";
@@ -64,10 +65,10 @@ export function sessionsApi(rt: OauthRuntime, who: (request: Request, url: URL) 
       return json({ sessions });
     },
 
-    async one(request, url) {
+    async one(request, url, who) {
       const id = decodeURIComponent(url.pathname.slice("/v1/auth/sessions/".length));
+      const identity = await who();
       if (!/^ses_[A-Za-z0-9]{16}$/.test(id)) throw new GatewayError("ERR_NOT_FOUND", "not found");
-      const identity = await who(request, url);
       const s = await rt.grants.getSession(id);
       // Someone else's session is reported as missing: its existence is not the caller's business.
       if (!s || !mine(identity, s)) throw new GatewayError("ERR_NOT_FOUND", `no session with id ${id}`);
