@@ -9,12 +9,21 @@ const out = execFileSync(process.execPath, [ROOT + "dist/cli.js", "tokens", "cre
 const token = JSON.parse(out).token;
 const port = await freePort();
 const extra = (process.env.PROF_ARGS ?? "").split(" ").filter(Boolean);
-const p = start(process.execPath, [...extra, ROOT + "dist/cli.js", "start", "--config", ROOT + "bench/gateway.config.ts", "--port", String(port)], env);
+const entry = process.env.GW ? ["--import", ROOT + "core/serve/node-ts-register.mjs", ROOT + "bench/_gw.ts"] : [ROOT + "dist/cli.js", "start", "--config", ROOT + "bench/gateway.config.ts"];
+const p = start(process.execPath, [...extra, ...entry, "--port", String(port)], env);
 p.child.stdout!.resume();
 await sleep(3000);
 const c = new Client({ name: "p", version: "1" });
 await c.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
 const N = Number(process.env.N ?? 2000);
+if (process.env.CONC) {
+  const cs = await Promise.all(Array.from({ length: 32 }, async () => { const x = new Client({ name: "p", version: "1" }); await x.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } })); return x; }));
+  const { readFileSync } = await import("node:fs");
+  const cpu = () => { const f = readFileSync(`/proc/${p.pid}/stat`, "utf8").split(") ")[1]!.split(" "); return (Number(f[11]) + Number(f[12])) * 10; };
+  let n = 0; const end = performance.now() + 8000; const c0 = cpu();
+  await Promise.all(cs.map(async (x) => { while (performance.now() < end) { await x.callTool({ name: "echo1__echo", arguments: { message: "hi" } }); n++; } }));
+  console.log("calls/s", n / 8, "cpu us/call", ((cpu() - c0) * 1000 / n).toFixed(0));
+}
 for (let i = 0; i < 200; i++) await c.callTool({ name: "echo1__echo", arguments: { message: "hi" } });
 const lat: number[] = [];
 for (let i = 0; i < N; i++) { const s = performance.now(); await c.callTool({ name: "echo1__echo", arguments: { message: "hi" } }); lat.push(performance.now() - s); }

@@ -20,7 +20,7 @@ import {
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { memoryStore, oauthServer } from "../plugins/mod.ts";
+import { bearer, memoryStore, oauthServer } from "../plugins/mod.ts";
 import type { AuditEvent } from "../core/audit/events.ts";
 import { NOTES, startGateway, stdio } from "./helpers.ts";
 import { type Idp, startIdp } from "./idp.ts";
@@ -251,7 +251,7 @@ test.before(async () => {
       clients: [{ ...AGENT, name: "Build agent", identity: { subject: "build-agent", roles: ["engineering"] }, scopes: ["mcp:read"] }],
       allowInsecureClientMetadata: true,
       servers: ["notes", "other"],
-    })],
+    }), bearer()],
     servers: { notes: stdio({ script: NOTES, stderr: "ignore" }), other: stdio({ script: NOTES, stderr: "ignore" }) },
     roles: { engineering: { servers: ["notes"] }, sales: { servers: ["other"] } },
     tokens: { store: memoryStore() },

@@ -38,7 +38,7 @@ function bearerOf(request: Request): string | undefined {
  *
  * @example
  * defineGateway({
- *   auth: [oauthServer({ upstream: { issuer: "https://acme.okta.com", clientId: "0oa...", clientSecret: "${OKTA_SECRET}" } }), bearer()],
+ *   auth: [oauthServer({ upstream: { issuer: "https://acme.okta.com", clientId: "0oa...", clientSecret: process.env.OKTA_SECRET! } }), bearer()],
  *   servers: { ... },
  * })
  */
