@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@modelcontextprotocol/client";
 import { fmt, median, percentile, table } from "./lib/stats.ts";
-import { rssMiB, sleep, stopAll } from "./lib/procs.ts";
+import { cpuMs, loadAverage, rssMB, sleep, stopAll } from "./lib/procs.ts";
 import { closeSession, openSession } from "./lib/raw-mcp.ts";
 import { cleanupAll, floorA, floorB, portcullis, ROOT, type Runtime, type Target } from "./lib/targets.ts";
 
@@ -44,6 +44,9 @@ interface Round {
   rps32: number;
   listP50: number;
   startupMs: number;
+  /** CPU time of the measured process (not its upstreams) per call, µs: sequential, and with 32 clients. */
+  cpu1: number;
+  cpu32: number;
   errors: number;
 }
 
@@ -53,21 +56,22 @@ interface Result {
   rounds: Round[];
   /** Medians of the round figures. */
   summary: Omit<Round, "errors"> & { errors: number };
-  rssIdleMiB?: number;
-  rssBeforeSessionsMiB?: number;
-  rssSessionsMiB?: number;
+  rssIdleMB?: number;
+  rssBeforeSessionsMB?: number;
+  rssSessionsMB?: number;
   sessionsOpened?: number;
 }
 
 const args = { message: "hello from the benchmark" };
 
-async function sequential(client: Client, tool: string): Promise<{ lat: number[]; rps: number; errors: number }> {
+async function sequential(client: Client, tool: string, pid: number | undefined): Promise<{ lat: number[]; rps: number; cpu: number; errors: number }> {
   let errors = 0;
   const call = () => client.callTool({ name: tool, arguments: args }).then((r) => { if (r.isError) errors++; }, () => { errors++; });
   const warmEnd = performance.now() + PLAN.callCapMs;
   for (let i = 0; i < PLAN.warm && performance.now() < warmEnd; i++) await call();
   errors = 0;
   const lat: number[] = [];
+  const c0 = pid ? cpuMs(pid) : NaN;
   const t0 = performance.now();
   const end = t0 + PLAN.callCapMs;
   for (let i = 0; i < PLAN.calls && performance.now() < end; i++) {
@@ -75,7 +79,8 @@ async function sequential(client: Client, tool: string): Promise<{ lat: number[]
     await call();
     lat.push(performance.now() - s);
   }
-  return { lat, rps: lat.length / ((performance.now() - t0) / 1000), errors };
+  const cpu = pid ? ((cpuMs(pid) - c0) * 1000) / lat.length : NaN;
+  return { lat, rps: lat.length / ((performance.now() - t0) / 1000), cpu, errors };
 }
 
 async function listing(client: Client): Promise<{ lat: number[]; errors: number }> {
@@ -94,8 +99,10 @@ async function listing(client: Client): Promise<{ lat: number[]; errors: number 
 }
 
 /** `concurrency` clients each calling back-to-back; calls completed in the measured window per second. */
-async function load(clients: Client[], tool: string): Promise<{ rps: number; errors: number }> {
+async function load(clients: Client[], tool: string, pid: number | undefined): Promise<{ rps: number; cpu: number; errors: number }> {
   const measureFrom = performance.now() + PLAN.loadWarmMs;
+  let c0 = NaN;
+  const warmed = setTimeout(() => (c0 = pid ? cpuMs(pid) : NaN), PLAN.loadWarmMs);
   const end = measureFrom + PLAN.loadMs;
   let done = 0;
   let errors = 0;
@@ -114,18 +121,20 @@ async function load(clients: Client[], tool: string): Promise<{ rps: number; err
       if (t >= measureFrom && t < end) done++;
     }
   }));
-  return { rps: done / (PLAN.loadMs / 1000), errors };
+  clearTimeout(warmed);
+  const cpu = pid && done > 0 ? ((cpuMs(pid) - c0) * 1000) / done : NaN;
+  return { rps: done / (PLAN.loadMs / 1000), cpu, errors };
 }
 
 async function measureRound(t: Target): Promise<Round> {
   const main = await t.session();
   try {
-    const seq = await sequential(main.client, t.tool);
+    const seq = await sequential(main.client, t.tool, t.pid());
     const list = await listing(main.client);
     const others = await Promise.all(Array.from({ length: PLAN.concurrency }, () => t.session()));
-    let conc: { rps: number; errors: number };
+    let conc: { rps: number; cpu: number; errors: number };
     try {
-      conc = await load(others.map((s) => s.client), t.tool);
+      conc = await load(others.map((s) => s.client), t.tool, t.pid());
     } finally {
       await Promise.all(others.map((s) => s.close()));
     }
@@ -137,6 +146,8 @@ async function measureRound(t: Target): Promise<Round> {
       rps32: conc.rps,
       listP50: percentile(list.lat, 50),
       startupMs,
+      cpu1: seq.cpu,
+      cpu32: conc.cpu,
       errors: seq.errors + list.errors + conc.errors,
     };
   } finally {
@@ -190,11 +201,55 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return a === undefined || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? "-" : `${fmt(a / b, 2)}x`;
 }
 
+/** One target of the issue, judged from the figures of this run. */
+interface Verdict {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+// mcp-proxy's figure in the issue is a p50 of 5.1 ms with one client, i.e. about 196 calls/s.
+const MCP_PROXY_RPS = 1000 / 5.1;
+
+function verdicts(results: Result[], micros: MicroResult[]): Verdict[] {
+  const get = (id: string) => results.find((r) => r.id === id);
+  const B = get("floorB")?.summary;
+  const node = get("node");
+  const out: Verdict[] = [];
+  const v = (target: string, measured: string, met: boolean | undefined) => out.push({ target, measured, met });
+  if (node && B) v("Node p50 per call no higher than floor B", `${fmt(node.summary.p50)} ms vs ${fmt(B.p50)} ms`, node.summary.p50 <= B.p50);
+  if (node) v("Node p99 under 2x its p50", `${fmt(node.summary.p99)} ms = ${fmt(node.summary.p99 / node.summary.p50, 2)}x ${fmt(node.summary.p50)} ms`, node.summary.p99 < 2 * node.summary.p50);
+  if (node) v(`Node calls/s with 32 clients at least 3x mcp-proxy (3 x ${fmt(MCP_PROXY_RPS)} = ${fmt(3 * MCP_PROXY_RPS)})`, `${fmt(node.summary.rps32)} calls/s`, node.summary.rps32 >= 3 * MCP_PROXY_RPS);
+  for (const rt of ["deno", "bun"]) {
+    const r = get(rt);
+    if (r && node) {
+      v(`${rt} at least as fast as Node (p50 and calls/s with 32 clients)`, `p50 ${fmt(r.summary.p50)} vs ${fmt(node.summary.p50)} ms; ${fmt(r.summary.rps32)} vs ${fmt(node.summary.rps32)} calls/s`, r.summary.p50 <= node.summary.p50 && r.summary.rps32 >= node.summary.rps32);
+    }
+  }
+  const microTargets: Array<[string, string]> = [["token verify", "Token verification under 5 µs"], ["policy check: tool call (session", "Policy check under 2 µs"], ["JWT verify", "JWT verification with cached keys under 100 µs"]];
+  for (const [prefix, label] of microTargets) {
+    for (const m of micros) {
+      const x = m.results.find((y) => y.name.startsWith(prefix));
+      if (x && x.target !== undefined) v(`${label} (${m.runtime})`, `${fmt(x.nsPerOp / 1000)} µs`, x.nsPerOp < x.target);
+    }
+  }
+  for (const r of results) {
+    if (r.id.startsWith("floor")) continue;
+    if (r.rssSessionsMB !== undefined) {
+      const delta = r.rssSessionsMB - r.rssBeforeSessionsMB!;
+      const per1000 = (delta * 1000) / Math.max(1, r.sessionsOpened ?? PLAN.sessions);
+      v(`1,000 idle sessions under 50 MB beyond the idle gateway (${r.id})`, `+${fmt(delta)} MB for ${r.sessionsOpened} sessions${r.sessionsOpened === 1000 ? "" : ` (${fmt(per1000)} MB per 1,000)`}`, per1000 < 50);
+    }
+    v(`Start to first served call under 1 s, one stdio upstream (${r.id})`, `${fmt(r.summary.startupMs)} ms`, r.summary.startupMs < 1000);
+  }
+  return out;
+}
+
 function report(results: Result[], micros: MicroResult[], markdown: boolean): string {
   const A = results.find((r) => r.id === "floorA")?.summary;
   const B = results.find((r) => r.id === "floorB")?.summary;
   const main = table(
-    ["case", "p50 ms", "p99 ms", "calls/s 1", "calls/s 32", "tools/list p50 ms", "RSS idle MiB", `+${PLAN.sessions} sessions MiB`, "start to 1st call ms", "errors"],
+    ["case", "p50 ms", "p99 ms", "calls/s 1", "calls/s 32", "tools/list p50 ms", "CPU µs/call 1", "CPU µs/call 32", "RSS idle MB", `+${PLAN.sessions} sessions MB`, "start to 1st call ms", "errors"],
     results.map((r) => [
       r.label,
       fmt(r.summary.p50),
@@ -202,8 +257,10 @@ function report(results: Result[], micros: MicroResult[], markdown: boolean): st
       fmt(r.summary.rps1),
       fmt(r.summary.rps32),
       fmt(r.summary.listP50),
-      fmt(r.rssIdleMiB),
-      r.rssSessionsMiB === undefined ? "-" : fmt(r.rssSessionsMiB - r.rssBeforeSessionsMiB!),
+      fmt(r.summary.cpu1),
+      fmt(r.summary.cpu32),
+      fmt(r.rssIdleMB),
+      r.rssSessionsMB === undefined ? "-" : fmt(r.rssSessionsMB - r.rssBeforeSessionsMB!),
       fmt(r.summary.startupMs),
       String(r.summary.errors),
     ]),
@@ -237,7 +294,12 @@ function report(results: Result[], micros: MicroResult[], markdown: boolean): st
     }),
     markdown,
   );
-  return [main, "", ratios, ...(microTable ? ["", microTable] : [])].join("\n");
+  const judged = table(
+    ["target", "measured", "verdict"],
+    verdicts(results, micros).map((x) => [x.target, x.measured, x.met === undefined ? "-" : x.met ? "met" : "MISSED"]),
+    markdown,
+  );
+  return [main, "", ratios, ...(microTable ? ["", microTable] : []), "", judged].join("\n");
 }
 
 async function machine(): Promise<Record<string, string>> {
@@ -260,12 +322,14 @@ async function main(): Promise<void> {
   const floorTools = PLAN.upstreams * PLAN.tools;
   const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools))];
   const results = new Map<string, Result>();
+  // Other work on this machine shows in every figure: its load is sampled and reported with them.
+  const loads = [loadAverage()];
   for (const t of targets) {
     say(`starting ${t.label}`);
     await t.open();
     await sleep(QUICK ? 200 : 1000);
     const pid = t.pid();
-    results.set(t.id, { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMiB: pid ? rssMiB(pid) : undefined });
+    results.set(t.id, { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMB: pid ? rssMB(pid) : undefined });
   }
   for (let round = 0; round < PLAN.rounds; round++) {
     // Rotate the order each round so no target always runs first (or right after a heavy one).
@@ -273,21 +337,32 @@ async function main(): Promise<void> {
     for (const t of order) {
       say(`round ${round + 1}/${PLAN.rounds}: ${t.label}`);
       results.get(t.id)!.rounds.push(await measureRound(t));
+      loads.push(loadAverage());
     }
   }
   for (const r of results.values()) {
     const pick = (k: keyof Round) => median(r.rounds.map((x) => x[k]));
-    r.summary = { p50: pick("p50"), p99: pick("p99"), rps1: pick("rps1"), rps32: pick("rps32"), listP50: pick("listP50"), startupMs: pick("startupMs"), errors: r.rounds.reduce((s, x) => s + x.errors, 0) };
+    r.summary = {
+      p50: pick("p50"),
+      p99: pick("p99"),
+      rps1: pick("rps1"),
+      rps32: pick("rps32"),
+      listP50: pick("listP50"),
+      startupMs: pick("startupMs"),
+      cpu1: pick("cpu1"),
+      cpu32: pick("cpu32"),
+      errors: r.rounds.reduce((s, x) => s + x.errors, 0),
+    };
   }
   for (const t of targets) {
     if (!t.url) continue;
     say(`${t.label}: opening ${PLAN.sessions} idle sessions`);
     const r = results.get(t.id)!;
     await sleep(500);
-    r.rssBeforeSessionsMiB = rssMiB(t.pid()!);
+    r.rssBeforeSessionsMB = rssMB(t.pid()!);
     const ids = await openMany(t, PLAN.sessions);
     await sleep(1000);
-    r.rssSessionsMiB = rssMiB(t.pid()!);
+    r.rssSessionsMB = rssMB(t.pid()!);
     r.sessionsOpened = ids.length;
     await closeMany(t, ids);
   }
@@ -298,13 +373,15 @@ async function main(): Promise<void> {
     micros = await micro(RUNTIMES);
   }
   const info = await machine();
+  loads.push(loadAverage());
+  info.loadAverage = `1-min load average ${fmt(median(loads), 2)} median, ${fmt(Math.max(...loads), 2)} max over the run`;
   const all = [...results.values()];
   const text = report(all, micros, false);
-  process.stdout.write(`\nPortcullis benchmark (${QUICK ? "BENCH_QUICK smoke run" : "full run"}), ${info.cpus} CPUs (${info.cpu}), node ${info.node}, ${info.deno}, bun ${info.bun}\n`);
+  process.stdout.write(`\nPortcullis benchmark (${QUICK ? "BENCH_QUICK smoke run" : "full run"}), ${info.cpus} CPUs (${info.cpu}), node ${info.node}, ${info.deno}, bun ${info.bun}; ${info.loadAverage}\n`);
   process.stdout.write(`${PLAN.rounds} round(s); p50/p99 of ${PLAN.calls} sequential tools/call; calls/s with 1 and ${PLAN.concurrency} clients; tools/list of ${PLAN.upstreams}x${PLAN.tools} tools\n\n${text}\n`);
   const dir = join(ROOT, "bench/results");
   await mkdir(dir, { recursive: true });
-  const doc = { date: new Date().toISOString(), quick: QUICK, plan: PLAN, machine: info, results: all, micro: micros, markdown: report(all, micros, true) };
+  const doc = { date: new Date().toISOString(), quick: QUICK, plan: PLAN, machine: info, results: all, micro: micros, targets: verdicts(all, micros), markdown: report(all, micros, true) };
   const file = join(dir, `bench-${doc.date.replace(/[:.]/g, "-")}.json`);
   await writeFile(file, JSON.stringify(doc, null, 2));
   await writeFile(join(dir, "latest.json"), JSON.stringify(doc, null, 2));

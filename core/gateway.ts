@@ -74,10 +74,11 @@ export function createGateway(input: GatewayConfig): Gateway {
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.
   const forged = [...new Set(mappers.flatMap((m) => m.headerNames?.() ?? []).map((h) => h.toLowerCase()))];
+  const policy = permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: config.server.separator });
   const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit, userCredentials });
   const endpoint = createMcpEndpoint({
     registry,
-    policy: permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: config.server.separator }),
+    policy,
     audit,
     separator: config.server.separator,
     maxBodyBytes: config.server.maxBodyBytes,
@@ -91,7 +92,15 @@ export function createGateway(input: GatewayConfig): Gateway {
     path: "/.well-known/jwks.json",
     handler: async () => json(await keys.jwks()),
   });
-  const pluginContext: PluginContext = { tokens, audit, log, store: config.tokens.store, keys, publicUrl: config.server.publicUrl };
+  const pluginContext: PluginContext = {
+    tokens,
+    audit,
+    log,
+    store: config.tokens.store,
+    keys,
+    publicUrl: config.server.publicUrl,
+    serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),
+  };
   const unknown = (err: unknown) => log.error("unhandled error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
   const adminHash = config.admin.token === undefined ? undefined : hashSecret(config.admin.token);
   let closing: Promise<void> | undefined;

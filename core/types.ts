@@ -81,6 +81,8 @@ export interface PluginContext {
   keys: SigningKeys;
   /** The gateway's public base URL when configured (`server.publicUrl`), else undefined: use the request's origin. */
   publicUrl?: string;
+  /** The configured servers `identity` may reach under the permission model (for consent pages and the like). */
+  serversFor(identity: Identity): string[];
 }
 
 /** What an identity mapper adds to one upstream request. */

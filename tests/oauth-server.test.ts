@@ -250,7 +250,6 @@ test.before(async () => {
       accessTokenTtl: "5m",
       clients: [{ ...AGENT, name: "Build agent", identity: { subject: "build-agent", roles: ["engineering"] }, scopes: ["mcp:read"] }],
       allowInsecureClientMetadata: true,
-      servers: ["notes", "other"],
     }), bearer()],
     servers: { notes: stdio({ script: NOTES, stderr: "ignore" }), other: stdio({ script: NOTES, stderr: "ignore" }) },
     roles: { engineering: { servers: ["notes"] }, sales: { servers: ["other"] } },
@@ -510,6 +509,7 @@ test("the consent page escapes client-chosen text; denying sends access_denied b
   assert.match(page.html!, "&#60;script&#62;");
   assert.match(page.html!, "alice@example.com");
   assert.match(page.html!, "<code>notes</code>");
+  assert.not.match(page.html!, "<code>other</code>", "only the servers alice's IdP group reaches are named");
   const r = await browser("alice", "deny").go(url, (u) => u.href.startsWith(redirect));
   assert.is(r.final?.searchParams.get("error"), "access_denied");
   assert.is(r.final?.searchParams.get("state"), "d1");

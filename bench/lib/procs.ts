@@ -111,15 +111,40 @@ export function waitForLine(proc: Proc, pattern: RegExp, ms = 20_000): Promise<R
 }
 
 /**
- * Resident set size of a process in MiB, from /proc/<pid>/status (VmRSS).
+ * Resident set size of a process in MB (10^6 bytes, the unit of the issue's targets), from
+ * /proc/<pid>/status (VmRSS).
  *
  * @example
- * rssMiB(proc.pid); // 61.3
+ * rssMB(proc.pid); // 64.3
  */
-export function rssMiB(pid: number): number {
+export function rssMB(pid: number): number {
   const m = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) / 1024;
+  return (Number(m[1]) * 1024) / 1e6;
+}
+
+/**
+ * CPU time (user + system, all threads) a process has used so far, in ms, from /proc/<pid>/stat; the
+ * kernel counts it in ticks of 10 ms (CLK_TCK 100), so measure over whole seconds of work.
+ *
+ * @example
+ * const before = cpuMs(pid);
+ */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/**
+ * The 1-minute load average: other work on the machine shows up in every figure, so it is recorded.
+ *
+ * @example
+ * loadAverage(); // 0.42
+ */
+export function loadAverage(): number {
+  return Number(readFileSync("/proc/loadavg", "utf8").split(" ")[0]);
 }
 
 /**

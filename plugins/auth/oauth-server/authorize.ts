@@ -228,7 +228,8 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
         redirectUri: p.redirectUri,
         user: user.email ?? user.subject,
         scopes,
-        servers: view.servers,
+        // What this user may actually reach, unless the config names the servers to show.
+        servers: view.servers.length > 0 ? view.servers : rt.plugin().serversFor({ ...user, scopes, strategy: "auth:oauth" }),
         action: "/oauth/consent",
         consentId,
         csrf,

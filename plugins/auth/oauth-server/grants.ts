@@ -97,7 +97,9 @@ export interface Grants {
  * const s = await grants.createSession({ subject: "alice", roles: [], clientId, clientName, grantType: "authorization_code", scopes, expiresAt });
  */
 export function createGrants(store: TokenStore): Grants {
-  const ended = new Set<string>();
+  // Ended session ids (-> when), answered without a store read. Safe to forget after a day: by then the
+  // store still says "ended" (kept a day for the record) or has no such session, which is refused too.
+  const ended = new Map<string, number>();
   const checked = new Map<string, { active: boolean; at: number }>();
   let lastSweep = Date.now();
 
@@ -118,6 +120,7 @@ export function createGrants(store: TokenStore): Grants {
         if (over + 86_400_000 < now) await store.takeItem(SESSION, key);
       }
       for (const [sid, c] of checked) if (now - c.at > ACTIVE_CACHE_MS) checked.delete(sid);
+      for (const [sid, at] of ended) if (now - at > 86_400_000) ended.delete(sid);
     })().catch(() => undefined);
   }
 
@@ -142,7 +145,7 @@ export function createGrants(store: TokenStore): Grants {
     },
 
     async endSession(id, reason, actor) {
-      ended.add(id);
+      ended.set(id, Date.now());
       checked.set(id, { active: false, at: Date.now() });
       const s = (await store.getItem(SESSION, id)) as SessionRecord | undefined;
       if (!s) return undefined;
@@ -157,7 +160,7 @@ export function createGrants(store: TokenStore): Grants {
       const c = checked.get(sid);
       if (c && Date.now() - c.at < ACTIVE_CACHE_MS) return c.active;
       const active = activeNow((await store.getItem(SESSION, sid)) as SessionRecord | undefined);
-      if (!active) ended.add(sid);
+      if (!active) ended.set(sid, Date.now());
       checked.set(sid, { active, at: Date.now() });
       return active;
     },
