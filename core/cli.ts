@@ -44,7 +44,7 @@ Usage:
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
 config's server.port, then 8787. Tokens are stored in $PORTCULLIS_DATA_DIR (default ./.portcullis) unless
-the config names a store. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies.
+the config names a store. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies; oauth keeps the config's.
 `;
 
 /** Applies the environment's overrides and the CLI's defaults (the file store) to a loaded config. */
@@ -61,7 +61,16 @@ function withEnvironment(config: GatewayConfig): GatewayConfig {
   } else if (type) {
     const make = jsonAuthTypes[type];
     if (!make) fail(`PORTCULLIS_AUTH_TYPE: expected one of ${Object.keys(jsonAuthTypes).join(", ")}, received ${JSON.stringify(type)}`);
-    out.auth = make({ type, header: process.env.PORTCULLIS_API_KEY_HEADER }, "PORTCULLIS_AUTH_TYPE");
+    if (type === "oauth") {
+      // OAuth needs an issuer and client settings, which do not fit in one variable: the config says them.
+      const strategies = config.auth === undefined ? [] : Array.isArray(config.auth) ? config.auth : [config.auth];
+      if (!strategies.some((s) => s.name === "auth:oauth" || s.name === "auth:oidc")) {
+        fail('PORTCULLIS_AUTH_TYPE=oauth: the config must give the OAuth settings (auth: { "type": "oauth", "issuer", ... } in a JSON config, or oauthServer()/oidc() in gateway.config.ts)');
+      }
+      return out;
+    }
+    const header = process.env.PORTCULLIS_API_KEY_HEADER;
+    out.auth = make(header === undefined ? { type } : { type, header }, "PORTCULLIS_AUTH_TYPE");
   }
   return out;
 }
