@@ -69,7 +69,7 @@ export function createGateway(input: GatewayConfig): Gateway {
   const secrets = createSecretResolver(config.secrets, audit);
   // Users' own upstream credentials, encrypted under the vault's master key (or PORTCULLIS_MASTER_KEY).
   const vault = findVault(config.secrets);
-  const userCredentials = createUserCredentials({ store: config.tokens.store, audit, redactor: secrets.redactor, vault });
+  const userCredentials = createUserCredentials({ store: config.tokens.store, audit, vault });
   const mappers = mappersOf(config);
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.

@@ -136,4 +136,18 @@ test("GET /v1/me/credentials lists the caller's servers, never values; bad input
   assert.is(anon.status, 401);
 });
 
+test("a value one user stores as their credential is redacted on their own connection only", async () => {
+  // Bob picks a value that appears in what alice receives; alice's answers must not change.
+  assert.is((await put("who", BOB_KEY, "alice@example.com")).status, 200);
+  assert.is((await put("who", ALICE_KEY, ALICE_GH)).status, 200);
+  const a = await client(ALICE_KEY);
+  const b = await client(BOB_KEY);
+  await b.callTool({ name: "who__whoami", arguments: {} });
+  const mine = JSON.parse(text(await a.callTool({ name: "who__whoami", arguments: {} })));
+  assert.is(mine.headers["x-user-email"], "alice@example.com");
+  assert.is(mine.headers.authorization, "Bearer [REDACTED:user:who]");
+  const tools = (await a.listTools()).tools.map((t) => t.name);
+  assert.ok(tools.includes("who__whoami"));
+});
+
 test.run();

@@ -550,12 +550,9 @@ test("the redactor: exact values, longest first, short values left alone, JSON w
   assert.ok(err instanceof Error);
   assert.is(err.message, "failed with [REDACTED:ONE]");
 
-  // Nothing to redact in a large result stays cheap.
+  // A large result with nothing to redact comes back as the very same object (no copy).
   const big = { content: Array.from({ length: 2000 }, (_, i) => ({ type: "text", text: `line ${i} `.repeat(20) })) };
-  const t0 = performance.now();
-  for (let i = 0; i < 20; i++) assert.is(r.redact(big), big);
-  const ms = (performance.now() - t0) / 20;
-  assert.ok(ms < 50, `redacting a 2000-item result took ${ms.toFixed(1)} ms`);
+  assert.is(r.redact(big), big);
 });
 
 // --- the CLI ----------------------------------------------------------------------------------------

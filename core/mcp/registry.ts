@@ -1,5 +1,6 @@
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/client";
 import type { Audit } from "../audit/bus.ts";
+import { createRedactor, layeredRedactor } from "../secrets/redact.ts";
 import type { SecretResolver } from "../secrets/resolver.ts";
 import type { UserCredentials } from "../secrets/types.ts";
 import type { Identity, IdentityMapper, Logger, Upstream } from "../types.ts";
@@ -79,6 +80,11 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     [...connections.values()].filter((c) => !c.upstream.perUser?.required).map((c) => c.start()),
   ).then(() => undefined);
 
+  // Bumped on every change of a user's credential, so a connection built from a value read before the
+  // change is never pooled (a deleted credential must not keep being used).
+  const versions = new Map<string, number>();
+  const versionOf = (server: string, subject: string): number => versions.get(`${server}\u0000${subject}`) ?? 0;
+
   const dropUser = (server: string, subject: string): void => {
     const pool = perUser.get(server);
     const conn = pool?.get(subject);
@@ -95,7 +101,10 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       for (const subject of [...(perUser.get(c.name)?.keys() ?? [])]) dropUser(c.name, subject);
     }
   });
-  const offUsers = options.userCredentials?.onChange((subject, server) => dropUser(server, subject));
+  const offUsers = options.userCredentials?.onChange((subject, server) => {
+    versions.set(`${server}\u0000${subject}`, versionOf(server, subject) + 1);
+    dropUser(server, subject);
+  });
 
   const sweep = setInterval(() => {
     const now = Date.now();
@@ -114,7 +123,13 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     const pool = perUser.get(name)!;
     const existing = pool.get(identity.subject);
     if (existing) return existing;
-    const credential = await options.userCredentials?.get(identity.subject, name);
+    let credential: string | undefined;
+    for (let attempt = 0; ; attempt++) {
+      const version = versionOf(name, identity.subject);
+      credential = await options.userCredentials?.get(identity.subject, name);
+      if (versionOf(name, identity.subject) === version) break;
+      if (attempt === 2) throw new ProtocolError(ProtocolErrorCode.InternalError, `Your credential for '${name}' is being changed; try again`, { server: name });
+    }
     // A found credential is audited by the credential store itself; a missing one is recorded here.
     if (credential === undefined) {
       options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: identity.subject, outcome: "missing" });
@@ -127,13 +142,15 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     }
     const again = pool.get(identity.subject);
     if (again) return again;
+    const own = createRedactor();
+    own.add(credential, `user:${name}`);
     const conn = new UpstreamConnection(name, upstream, {
       log,
       // A user's own connection lists what that user's credential lets them see; changes reach their sessions too.
       onChange: emit,
       identity: mappersOf(upstream),
       ownsUpstream: false,
-      redactor: options.secrets.redactor,
+      redactor: layeredRedactor(options.secrets.redactor, own),
       context: {
         secret: (secret) => options.secrets.resolve(secret, { server: name, subject: identity.subject }),
         user: { identity, credential },

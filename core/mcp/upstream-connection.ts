@@ -213,7 +213,8 @@ export class UpstreamConnection {
   }
 
   #unavailable(reason: string): ProtocolError {
-    return new ProtocolError(ProtocolErrorCode.InternalError, `Upstream server '${this.name}' is unavailable: ${reason}`, { server: this.name });
+    const shown = this.#redactor ? this.#redactor.redactText(reason) : reason;
+    return new ProtocolError(ProtocolErrorCode.InternalError, `Upstream server '${this.name}' is unavailable: ${shown}`, { server: this.name });
   }
 
   #translate(err: unknown): Error {
@@ -271,7 +272,8 @@ export class UpstreamConnection {
     this.#pending = attempt;
     attempt.catch((err) => {
       if (generation !== this.#generation || this.#state === "closed") return;
-      this.#lastError = message(err);
+      // Connect errors can quote the upstream's answer, which may echo a credential the gateway sent.
+      this.#lastError = this.#redactor ? this.#redactor.redactText(message(err)) : message(err);
       this.#state = "down";
       this.#log.warn("upstream connection failed", { server: this.name, error: this.#lastError });
       this.#scheduleReconnect();

@@ -111,3 +111,22 @@ export function createRedactor(): Redactor {
     redact: <T>(value: T): T => (names.size === 0 ? value : walk(value, 0) as T),
   };
 }
+
+/**
+ * A redactor that applies `base` and then `own`: a user's own credential is redacted on that user's
+ * connection only, so a value one user chooses can never alter what other users receive.
+ *
+ * @example
+ * const mine = createRedactor();
+ * mine.add(credential, "user:github");
+ * const forUser = layeredRedactor(secrets.redactor, mine);
+ */
+export function layeredRedactor(base: Redactor, own: Redactor): Redactor {
+  return {
+    add: (value, name) => own.add(value, name),
+    remove: (value) => own.remove(value),
+    size: () => base.size() + own.size(),
+    redactText: (s) => own.redactText(base.redactText(s)),
+    redact: <T>(value: T): T => own.redact(base.redact(value)),
+  };
+}

@@ -4,7 +4,6 @@ import { GatewayError } from "../errors.ts";
 import type { TokenStore } from "../tokens/types.ts";
 import { type Keyring, MASTER_KEY_ENV } from "./crypto.ts";
 import { openKeyring, type StoredSealed } from "./master-key.ts";
-import type { Redactor } from "./redact.ts";
 import type { UserCredentialInfo, UserCredentials, VaultAdmin } from "./types.ts";
 
 const KIND = "user-credential";
@@ -30,8 +29,6 @@ export interface UserCredentialOptions {
   /** The gateway's configured store. */
   store: TokenStore;
   audit: Audit;
-  /** Every credential read is registered here, so an upstream echoing it back cannot leak it. */
-  redactor?: Redactor;
   /** The configured vault, if any: its keyring is shared so one key rotation covers both. */
   vault?: VaultAdmin;
   /** The master key when there is no vault; default `$PORTCULLIS_MASTER_KEY`. */
@@ -51,13 +48,13 @@ function unavailable(): GatewayError {
  * the name `user:<server>` and the subject, never the value.
  *
  * @example
- * const users = createUserCredentials({ store, audit, redactor: secrets.redactor, vault: findVault(config.secrets) });
+ * const users = createUserCredentials({ store, audit, vault: findVault(config.secrets) });
  * await users.setup();
  * await users.set("alice", "github", "ghp_...", "alice");
  * await users.get("alice", "github"); // "ghp_..."
  */
 export function createUserCredentials(opts: UserCredentialOptions): UserCredentialStore {
-  const { store, audit, redactor, vault } = opts;
+  const { store, audit, vault } = opts;
   const master = opts.masterKey ?? readEnv(MASTER_KEY_ENV);
   const enabled = vault !== undefined || (master !== undefined && master.trim() !== "");
   let ring: Keyring | undefined;
@@ -116,7 +113,6 @@ export function createUserCredentials(opts: UserCredentialOptions): UserCredenti
         audit.emit({ type: "credential", action: "use", name: `user:${server}`, server, subject, outcome: "error" });
         throw err;
       }
-      redactor?.add(value, `user:${server}`);
       audit.emit({ type: "credential", action: "use", name: `user:${server}`, server, subject, outcome: "ok" });
       return value;
     },
@@ -145,7 +141,6 @@ export function createUserCredentials(opts: UserCredentialOptions): UserCredenti
         await store.putItem(KIND, key, record);
         return infoOf(record);
       });
-      redactor?.add(value, `user:${server}`);
       audit.emit({ type: "credential", action: "set", name: `user:${server}`, server, subject, actor, outcome: "ok" });
       changed(subject, server);
       return info;
