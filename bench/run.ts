@@ -12,7 +12,7 @@
  * a count and a time limit; every process started is stopped on success, error and SIGINT.
  *
  * Environment: BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
- * BENCH_ROUNDS=3, BENCH_MICRO=0 (skip the microbenchmarks).
+ * BENCH_ROUNDS=3, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks).
  *
  * Run: npm run bench
  */
@@ -36,6 +36,7 @@ const PLAN = QUICK
   ? { rounds: 1, warm: 30, calls: 150, callCapMs: 5_000, listWarm: 3, lists: 20, listCapMs: 4_000, concurrency: 32, loadMs: 1_500, loadWarmMs: 300, sessions: 200, upstreams: 5, tools: 50 }
   : { rounds: 3, warm: 100, calls: 500, callCapMs: 20_000, listWarm: 5, lists: 100, listCapMs: 15_000, concurrency: 32, loadMs: 5_000, loadWarmMs: 1_000, sessions: 1000, upstreams: 5, tools: 50 };
 if (process.env.BENCH_ROUNDS) PLAN.rounds = Math.max(1, Math.min(9, Number(process.env.BENCH_ROUNDS) || PLAN.rounds));
+if (process.env.BENCH_SESSIONS) PLAN.sessions = Math.max(1, Math.min(10_000, Number(process.env.BENCH_SESSIONS) || PLAN.sessions));
 
 interface Round {
   p50: number;
@@ -329,7 +330,19 @@ async function main(): Promise<void> {
     await t.open();
     await sleep(QUICK ? 200 : 1000);
     const pid = t.pid();
-    results.set(t.id, { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMB: pid ? rssMB(pid) : undefined });
+    const r: Result = { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMB: pid ? rssMB(pid) : undefined };
+    results.set(t.id, r);
+    // Sessions are opened on the freshly started process, before any load: after the rounds the
+    // garbage they leave makes the "before" figure, and so the difference, meaningless.
+    if (t.url && pid) {
+      say(`${t.label}: opening ${PLAN.sessions} idle sessions`);
+      r.rssBeforeSessionsMB = r.rssIdleMB;
+      const ids = await openMany(t, PLAN.sessions);
+      await sleep(QUICK ? 500 : 2000);
+      r.rssSessionsMB = rssMB(pid);
+      r.sessionsOpened = ids.length;
+      await closeMany(t, ids);
+    }
   }
   for (let round = 0; round < PLAN.rounds; round++) {
     // Rotate the order each round so no target always runs first (or right after a heavy one).
@@ -353,18 +366,6 @@ async function main(): Promise<void> {
       cpu32: pick("cpu32"),
       errors: r.rounds.reduce((s, x) => s + x.errors, 0),
     };
-  }
-  for (const t of targets) {
-    if (!t.url) continue;
-    say(`${t.label}: opening ${PLAN.sessions} idle sessions`);
-    const r = results.get(t.id)!;
-    await sleep(500);
-    r.rssBeforeSessionsMB = rssMB(t.pid()!);
-    const ids = await openMany(t, PLAN.sessions);
-    await sleep(1000);
-    r.rssSessionsMB = rssMB(t.pid()!);
-    r.sessionsOpened = ids.length;
-    await closeMany(t, ids);
   }
   for (const t of targets) await t.close();
   let micros: MicroResult[] = [];

@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createTcpServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,6 +22,8 @@ import {
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import { bearer, memoryStore, oauthServer } from "../plugins/mod.ts";
 import type { AuditEvent } from "../core/audit/events.ts";
+import type { TokenStore } from "../core/tokens/types.ts";
+import { createGrants } from "../plugins/auth/oauth-server/grants.ts";
 import { NOTES, startGateway, stdio } from "./helpers.ts";
 import { type Idp, startIdp } from "./idp.ts";
 
@@ -34,6 +36,8 @@ const MCP_REMOTE = new URL("../node_modules/mcp-remote/dist/proxy.js", import.me
 let idp: Idp;
 let gw: Awaited<ReturnType<typeof startGateway>>;
 let base: string;
+let trustedClient: string;
+const TRUSTED_REDIRECT = "http://127.0.0.1:9/trusted";
 const events: AuditEvent[] = [];
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 
@@ -233,12 +237,22 @@ function text(result: unknown): string {
 // ---------- the suite ----------
 
 test.before(async () => {
+  // A metadata-document client the operator trusts (skipConsentFor): its URL must be known before the gateway starts.
+  const trusted = createServer((_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ client_id: trustedClient, client_name: "Trusted Client", redirect_uris: [TRUSTED_REDIRECT], token_endpoint_auth_method: "none" }));
+  });
+  await new Promise<void>((r) => trusted.listen(0, "127.0.0.1", r));
+  cleanup.push(() => new Promise<void>((r) => trusted.close(() => r())));
+  trustedClient = `http://127.0.0.1:${(trusted.address() as AddressInfo).port}/trusted.json`;
   const clients = [IDP_CLIENT];
   idp = await startIdp({
     clients,
     accounts: {
       alice: { email: "alice@example.com", email_verified: true, name: "Alice Example", groups: ["engineering"] },
       bob: { email: "bob@example.com", email_verified: true, name: "Bob Example", groups: ["sales"] },
+      // Typed alice's address into an IdP profile; the IdP never verified it.
+      mallory: { email: "alice@example.com", email_verified: false, name: "Mallory", groups: ["engineering"] },
     },
     features: { devInteractions: { enabled: true } },
     // Profile claims in the ID token itself: the gateway asks for no IdP resource, so its userinfo call is a bonus.
@@ -250,6 +264,9 @@ test.before(async () => {
       accessTokenTtl: "5m",
       clients: [{ ...AGENT, name: "Build agent", identity: { subject: "build-agent", roles: ["engineering"] }, scopes: ["mcp:read"] }],
       allowInsecureClientMetadata: true,
+      skipConsentFor: [trustedClient],
+      // Every test registers from 127.0.0.1; the default limit is tested on a gateway of its own.
+      registration: { perMinute: 1000 },
     }), bearer()],
     servers: { notes: stdio({ script: NOTES, stderr: "ignore" }), other: stdio({ script: NOTES, stderr: "ignore" }) },
     roles: { engineering: { servers: ["notes"] }, sales: { servers: ["other"] } },
@@ -325,7 +342,7 @@ test("the MCP SDK client signs in through the IdP (code + PKCE, consent), lists 
   assert.is(text(await c2.callTool({ name: "notes__echo", arguments: { message: "refreshed" } })), "refreshed");
   assert.is.not(provider.saved!.refresh_token, before.refresh_token, "the refresh token was rotated");
   assert.ok(events.some((e) => e.type === "oauth" && e.action === "refresh"), "refresh audited");
-  assert.ok(events.some((e) => e.type === "oauth" && e.action === "grant" && e.subject === "alice@example.com"));
+  assert.ok(events.some((e) => e.type === "oauth" && e.action === "grant" && e.subject === "alice"), "the subject is the IdP's sub");
 });
 
 test("the SDK's client-credentials provider: a headless agent with a configured identity", async () => {
@@ -445,14 +462,13 @@ test("redirect_uri must match exactly; PKCE S256 is required; resource must be t
   const wrongVerifier = await tokenCall({ grant_type: "authorization_code", code: code2, redirect_uri: redirect, code_verifier: verifier(), client_id: clientId });
   assert.is(wrongVerifier.body.error, "invalid_grant");
 
+  // Refused before sign-in: an error page, never a redirect to a URI anyone could have registered.
   const refused = async (params: Record<string, string | undefined>) => {
     const res = await fetch(authorizeUrl({ response_type: "code", client_id: clientId, redirect_uri: redirect, state: "s1", ...params }), { redirect: "manual" });
-    assert.is(res.status, 302);
-    const to = new URL(res.headers.get("location")!);
-    assert.is(to.origin + to.pathname, redirect);
-    assert.is(to.searchParams.get("state"), "s1");
-    assert.is(to.searchParams.get("iss"), base);
-    return to.searchParams.get("error");
+    assert.is(res.status, 400);
+    assert.is(res.headers.get("location"), null, "no redirect to the client");
+    assert.match(res.headers.get("content-type") ?? "", "text/html");
+    return /<code>([a-z_]+)<\/code>/.exec(await res.text())?.[1];
   };
   const ch = await challenge(v);
   assert.is(await refused({}), "invalid_request", "missing PKCE");
@@ -526,7 +542,7 @@ test("sessions: users list and end their own, admins all; an ended session's acc
   assert.is(await mcpStatus(at), 200);
   const mine = (await (await fetch(`${base}/v1/auth/sessions`, { headers: { authorization: `Bearer ${at}` } })).json()) as { sessions: Array<Record<string, unknown>> };
   assert.ok(mine.sessions.length >= 1);
-  assert.ok(mine.sessions.every((s) => s.user === "alice@example.com"));
+  assert.ok(mine.sessions.every((s) => s.user === "alice" && s.email === "alice@example.com"));
   const sid = JSON.parse(atob(at.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))).sid as string;
   assert.ok(mine.sessions.some((s) => s.id === sid));
   assert.not.match(JSON.stringify(mine), /prt_|pac_|eyJ/, "no secret in the list");
@@ -588,6 +604,15 @@ test("options: the seed's JSON shape is accepted; bad options fail at config tim
   bad({ upstream, tokenExpiration: "forever" }, "auth.oauth.tokenExpiration");
   bad({ upstream, accessTokenTtl: 5 }, "auth.oauth.accessTokenTtl");
   bad({ upstream, clients: [{ clientId: "a", clientSecret: "short", identity: { subject: "x" } }] }, "auth.oauth.clients[0].clientSecret");
+  bad({ upstream, consent: false }, "auth.oauth.consent");
+  bad({ upstream, skipConsentFor: "cli_x" }, "auth.oauth.skipConsentFor");
+  bad({ upstream, registration: { perMinute: 0 } }, "auth.oauth.registration.perMinute");
+  try {
+    oauthServer({ upstream, consent: false } as unknown as Parameters<typeof oauthServer>[0]);
+  } catch (err) {
+    assert.match((err as Error).message, "skipConsentFor", "the error says what to use instead");
+  }
+  assert.is(oauthServer({ upstream, consent: true }).name, "auth:oauth", "consent: true is still accepted");
 });
 
 test("the sessions API needs a credential", async () => {

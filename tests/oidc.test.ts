@@ -12,6 +12,7 @@ import { jsonAuthTypes } from "../core/serve/load-config.ts";
 import type { AuthStrategy, PluginContext } from "../core/types.ts";
 import { notesHttpHandler } from "../examples/servers/notes.ts";
 import { bearer, oidc } from "../plugins/mod.ts";
+import type { OidcOptions } from "../plugins/auth/oidc.ts";
 import { DEFAULT_CLIENT, generateSigningKey, startIdp, type Idp } from "./idp.ts";
 import { http, NOTES, quietLogger, startGateway, stdio } from "./helpers.ts";
 
@@ -329,11 +330,16 @@ async function identityFrom(s: AuthStrategy, claims: Record<string, unknown>): P
   return outcome as Record<string, unknown>;
 }
 
-test("preset okta: uid subject, groups -> roles, scp -> scopes", async () => {
+test("preset okta: uid subject, verified email, groups -> roles, scp -> scopes", async () => {
   const s = oidc({ provider: "okta", issuer: idp.issuer, audience: AUD });
-  const { identity } = await identityFrom(s, { sub: "alice@example.com", uid: "00u1", scope: undefined, scp: ["mcp:read", "openid"], groups: ["Everyone", "platform"], name: "Alice" }) as { identity: Record<string, unknown> };
+  const { identity } = await identityFrom(s, {
+    sub: "alice.login@example.com", uid: "00u1", email: "alice@example.com", email_verified: true, scope: undefined, scp: ["mcp:read", "openid"], groups: ["Everyone", "platform"], name: "Alice",
+  }) as { identity: Record<string, unknown> };
   assert.is(identity.subject, "00u1");
   assert.is(identity.email, "alice@example.com");
+  // The Okta login (`sub`) looks like an address but is no verified mailbox.
+  const login = await identityFrom(s, { sub: "alice@example.com", uid: "00u1" }) as { identity: Record<string, unknown> };
+  assert.is(login.identity.email, undefined);
   assert.is(identity.name, "Alice");
   assert.equal(identity.roles, ["Everyone", "platform"]);
   assert.equal(identity.scopes, ["mcp:read"]);
@@ -348,6 +354,7 @@ test("preset auth0: namespaced claims, permissions and scope", async () => {
     org_id: "org_42",
     "https://portcullis.example/roles": ["admin", "member"],
     "https://portcullis.example/email": "bob@example.com",
+    "https://portcullis.example/email_verified": true,
     "https://portcullis.example/team": "data",
   }) as { identity: Record<string, unknown> };
   assert.is(identity.subject, "auth0|123");
@@ -367,11 +374,16 @@ test("preset azure-ad: oid subject, tid -> org (tenant enforced), roles + mapped
   }) as { identity: Record<string, unknown> };
   assert.is(identity.subject, "obj-1");
   assert.is(identity.org, tid);
-  assert.is(identity.email, "carol@contoso.com");
+  assert.is(identity.email, undefined, "preferred_username is not a verified email");
   assert.equal(identity.roles, ["Notes.Admin", "platform", "other-group"]);
   assert.equal(identity.scopes, ["mcp:read"]);
   const other = await identityFrom(s, { oid: "obj-2", tid: "00000000-0000-0000-0000-000000000000", scp: "Mcp.Read" }) as { error: { code: string } };
   assert.is(other.error.code, "ERR_INVALID_CREDENTIAL");
+  const edov = await identityFrom(s, { oid: "obj-3", tid, email: "carol@contoso.com", xms_edov: true, preferred_username: "c@contoso.com" }) as { identity: Record<string, unknown> };
+  assert.is(edov.identity.email, "carol@contoso.com", "xms_edov vouches for `email`");
+  const trusting = oidc({ provider: "azure-ad", tenant: tid, issuer: idp.issuer, audience: AUD, trustUnverifiedEmail: true });
+  const trusted = await identityFrom(trusting, { oid: "obj-1", tid, preferred_username: "carol@contoso.com" }) as { identity: Record<string, unknown> };
+  assert.is(trusted.identity.email, "carol@contoso.com", "trustUnverifiedEmail restores the fallbacks");
 });
 
 test("preset google: hd domain restriction, verified email only, default scopes", async () => {
@@ -392,11 +404,11 @@ test("preset custom: every identity field from a configured claim path", async (
   const s = oidc({
     issuer: idp.issuer,
     audience: [AUD, "another"],
-    claims: { subject: "preferred_username", email: "mail", name: "display", team: "department", org: "tenant.id", roles: "realm_access.roles", scopes: "perms" },
+    claims: { subject: "preferred_username", email: "mail", emailVerified: "mail_checked", name: "display", team: "department", org: "tenant.id", roles: "realm_access.roles", scopes: "perms" },
     requiredScopes: ["gateway"],
   });
   const { identity } = await identityFrom(s, {
-    preferred_username: "erin", mail: "erin@example.com", display: "Erin", department: "sre", tenant: { id: "t-9" },
+    preferred_username: "erin", mail: "erin@example.com", mail_checked: true, display: "Erin", department: "sre", tenant: { id: "t-9" },
     realm_access: { roles: ["ops"] }, perms: ["mcp:write", "admin", "gateway"], scope: "gateway",
   }) as { identity: Record<string, unknown> };
   assert.equal(
@@ -405,6 +417,111 @@ test("preset custom: every identity field from a configured claim path", async (
   );
   const missing = await identityFrom(s, { preferred_username: "f", scope: "other" }) as { error: { code: string } };
   assert.is(missing.error.code, "ERR_FORBIDDEN", "requiredScopes");
+});
+
+test("allowedDomains counts only a verified email (every preset but google, which uses hd)", async () => {
+  const tid = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+  const cases: Array<[Pick<OidcOptions, "provider" | "tenant">, Record<string, unknown>, Record<string, unknown>]> = [
+    [{ provider: "okta" }, { uid: "00u9", email: "mallory@corp.com" }, { email_verified: true }],
+    [{ provider: "auth0" }, { "https://ns.example/email": "mallory@corp.com" }, { "https://ns.example/email_verified": true }],
+    [{ provider: "custom" }, { email: "mallory@corp.com" }, { email_verified: true }],
+    [{ provider: "azure-ad", tenant: tid }, { oid: "o9", tid, email: "mallory@corp.com", preferred_username: "mallory@corp.com", upn: "mallory@corp.com" }, { xms_edov: true }],
+  ];
+  for (const [preset, claims, proof] of cases) {
+    const what = preset.provider;
+    for (const trustUnverifiedEmail of [false, true]) {
+      const s = oidc({ ...preset, issuer: idp.issuer, audience: AUD, allowedDomains: ["corp.com"], trustUnverifiedEmail });
+      const self = await identityFrom(s, { sub: "m", ...claims }) as { error?: { code: string } };
+      assert.is(self.error?.code, "ERR_FORBIDDEN", `${what}: a self-asserted address passes no domain gate (trust ${trustUnverifiedEmail})`);
+      const stringly = await identityFrom(s, { sub: "m", ...claims, ...Object.fromEntries(Object.keys(proof).map((k) => [k, "true"])) }) as { error?: { code: string } };
+      assert.is(stringly.error?.code, "ERR_FORBIDDEN", `${what}: only boolean true verifies`);
+      const ok = await identityFrom(s, { sub: "m", ...claims, ...proof }) as { identity?: Record<string, unknown> };
+      assert.is(ok.identity?.email, "mallory@corp.com", `${what}: a verified address in the domain passes`);
+    }
+  }
+  // Azure's flag speaks for `email` only: a verified-looking preferred_username without `email` does not pass.
+  const azure = oidc({ provider: "azure-ad", tenant: tid, issuer: idp.issuer, audience: AUD, allowedDomains: ["corp.com"] });
+  const upnOnly = await identityFrom(azure, { oid: "o9", tid, preferred_username: "mallory@corp.com", xms_edov: true }) as { error?: { code: string } };
+  assert.is(upnOnly.error?.code, "ERR_FORBIDDEN");
+  const elsewhere = await identityFrom(oidc({ issuer: idp.issuer, audience: AUD, allowedDomains: ["corp.com"] }), { email: "m@corp.com.evil.example", email_verified: true }) as { error?: { code: string } };
+  assert.is(elsewhere.error?.code, "ERR_FORBIDDEN");
+});
+
+test("an unverified email is not forwarded (X-User-Email) and never becomes the subject", async () => {
+  const me = await whoami(await forge({ sub: "u-17", email: "ceo@gateway.example" }));
+  assert.is(me.subject, "u-17");
+  assert.is(me.email, undefined, "unverified: not part of the identity the upstreams see");
+  assert.is((await whoami(await forge({ sub: "u-17", email: "u17@gateway.example", email_verified: true }))).email, "u17@gateway.example");
+
+  const byEmail = oidc({ issuer: idp.issuer, audience: AUD, claims: { subject: "email" } });
+  const refusedSubject = await identityFrom(byEmail, { sub: undefined, email: "ceo@corp.com" }) as { error?: { code: string } };
+  assert.is(refusedSubject.error?.code, "ERR_INVALID_CREDENTIAL", "no subject from an unverified address");
+  const verified = await identityFrom(byEmail, { sub: undefined, email: "ceo@corp.com", email_verified: true }) as { identity: Record<string, unknown> };
+  assert.is(verified.identity.subject, "ceo@corp.com");
+  // A mapping that points the email elsewhere does not make the `email` claim a safe subject.
+  const fallback = oidc({ issuer: idp.issuer, audience: AUD, claims: { subject: ["email", "sub"], email: "mail" }, trustUnverifiedEmail: true });
+  const { identity } = await identityFrom(fallback, { sub: "u-18", email: "ceo@corp.com", mail: "u18@corp.com" }) as { identity: Record<string, unknown> };
+  assert.is(identity.subject, "u-18", "trustUnverifiedEmail never applies to the subject");
+  assert.is(identity.email, "u18@corp.com", "trustUnverifiedEmail reports the unverified address");
+});
+
+test("introspection: an answer without aud is refused by default, accepted only with requireAudience: false", async () => {
+  // No resource indicator: the IdP issues an opaque client-credentials token whose introspection has no `aud`.
+  const bare = await startIdp({ resources: {} });
+  try {
+    const { access_token } = await bare.clientCredentials({ scope: "mcp:read" });
+    issued.push(access_token);
+    assert.is(access_token.split(".").length, 1);
+    const introspection = { clientId: DEFAULT_CLIENT.client_id, clientSecret: DEFAULT_CLIENT.client_secret };
+    const ctx = { url: new URL("http://127.0.0.1/mcp"), info: {} };
+    const req = () => new Request("http://127.0.0.1/mcp", { headers: { authorization: `Bearer ${access_token}` } });
+    const strict = oidc({ issuer: bare.issuer, audience: AUD, introspection });
+    const out = await strict.authenticate(req(), ctx) as { error?: { code: string; reason: string } };
+    assert.is(out.error?.code, "ERR_INVALID_CREDENTIAL");
+    assert.not.match(out.error!.reason, access_token);
+    const lax = oidc({ issuer: bare.issuer, audience: AUD, introspection: { ...introspection, requireAudience: false } });
+    const ok = await lax.authenticate(req(), ctx) as { identity?: Record<string, unknown> };
+    assert.is(ok.identity?.subject, DEFAULT_CLIENT.client_id);
+  } finally {
+    await bare.close();
+  }
+  // requireAudience: false never lets a token for another audience through.
+  const other = await realToken({ resource: OPAQUE_OTHER });
+  const lax = oidc({ issuer: idp.issuer, audience: AUD, introspection: { clientId: DEFAULT_CLIENT.client_id, clientSecret: DEFAULT_CLIENT.client_secret, requireAudience: false } });
+  const out = await lax.authenticate(new Request("http://127.0.0.1/mcp", { headers: { authorization: `Bearer ${other}` } }), { url: new URL("http://127.0.0.1/mcp"), info: {} }) as { error?: { code: string } };
+  assert.is(out.error?.code, "ERR_INVALID_CREDENTIAL");
+});
+
+test("introspection: a refused opaque token is remembered (one IdP call), concurrent calls are capped", async () => {
+  const count = () => idp.requests.filter((r) => r === "POST /token/introspection").length;
+  const junk = `junk-${crypto.randomUUID()}`;
+  issued.push(junk);
+  const before = count();
+  await refused(junk, 401, "ERR_INVALID_CREDENTIAL");
+  await refused(junk, 401, "ERR_INVALID_CREDENTIAL");
+  assert.is(count() - before, 1, "the second presentation is answered from the negative cache");
+  // The same for a real token refused on its audience.
+  const other = await realToken({ resource: OPAQUE_OTHER });
+  const mid = count();
+  await refused(other, 401, "ERR_INVALID_CREDENTIAL");
+  await refused(other, 401, "ERR_INVALID_CREDENTIAL");
+  assert.is(count() - mid, 1);
+
+  const s = oidc({ issuer: idp.issuer, audience: AUD, introspection: { clientId: DEFAULT_CLIENT.client_id, clientSecret: DEFAULT_CLIENT.client_secret, maxInFlight: 1 } });
+  const ctx = { url: new URL("http://127.0.0.1/mcp"), info: {} };
+  const req = (t: string) => new Request("http://127.0.0.1/mcp", { headers: { authorization: `Bearer ${t}` } });
+  await s.authenticate(req(`warm-${crypto.randomUUID()}`), ctx); // discovery done, so both calls below race only on introspection
+  const settled = await Promise.allSettled([1, 2, 3].map(() => s.authenticate(req(`junk-${crypto.randomUUID()}`), ctx)));
+  const overloaded = settled.filter((r) => r.status === "rejected" && (r.reason as { code?: string }).code === "ERR_OVERLOADED");
+  assert.is(overloaded.length, 2, "one call in flight, the others get 503");
+  assert.is((overloaded[0] as PromiseRejectedResult).reason.status, 503);
+  assert.ok(settled.some((r) => r.status === "fulfilled" && (r.value as { error?: { code: string } }).error?.code === "ERR_INVALID_CREDENTIAL"));
+  // One token presented concurrently shares a single call instead of being refused.
+  const shared = `junk-${crypto.randomUUID()}`;
+  const sharedBefore = count();
+  const both = await Promise.all([s.authenticate(req(shared), ctx), s.authenticate(req(shared), ctx)]) as Array<{ error?: { code: string } }>;
+  assert.equal(both.map((o) => o.error?.code), ["ERR_INVALID_CREDENTIAL", "ERR_INVALID_CREDENTIAL"]);
+  assert.is(count() - sharedBefore, 1);
 });
 
 test("config errors name the path and never echo secrets", () => {
@@ -428,6 +545,10 @@ test("config errors name the path and never echo secrets", () => {
     [() => oidc({ issuer: "https://idp.example.com", audience: "a", introspection: { clientId: "c", clientSecret: "" } }), /^oidc\.introspection\.clientSecret:/],
     [() => oidc({ issuer: "https://idp.example.com", audience: "a", introspection: { clientId: "c", clientSecret: "s3cr3t-value", cacheSeconds: 300 } }), /^oidc\.introspection\.cacheSeconds:/],
     [() => oidc({ issuer: "https://idp.example.com", audience: "a", otherIssuers: "maybe" as never }), /^oidc\.otherIssuers:/],
+    [() => oidc({ issuer: "https://idp.example.com", audience: "a", trustUnverifiedEmail: "yes" as never }), /^oidc\.trustUnverifiedEmail:/],
+    [() => oidc({ issuer: "https://idp.example.com", audience: "a", introspection: { clientId: "c", clientSecret: "s3cr3t-value", requireAudience: "no" as never } }), /^oidc\.introspection\.requireAudience:/],
+    [() => oidc({ issuer: "https://idp.example.com", audience: "a", introspection: { clientId: "c", clientSecret: "s3cr3t-value", maxInFlight: 0 } }), /^oidc\.introspection\.maxInFlight:/],
+    [() => oidc({ issuer: "https://idp.example.com", audience: "a", introspection: { clientId: "c", clientSecret: "s3cr3t-value", maxInFlight: 1.5 } }), /^oidc\.introspection\.maxInFlight:/],
   ];
   for (const [make, pattern] of cases) {
     try {

@@ -14,7 +14,7 @@ import { type OauthRuntime, resourceOf } from "./oauth-server/runtime.ts";
 import { sessionsApi } from "./oauth-server/sessions-api.ts";
 import { tokenEndpoints } from "./oauth-server/token.ts";
 
-export type { ClaimMapping, OauthServerOptions, StaticClient, UpstreamIdp } from "./oauth-server/options.ts";
+export type { ClaimMapping, OauthServerOptions, RegistrationLimits, StaticClient, UpstreamIdp } from "./oauth-server/options.ts";
 
 const NAME = "auth:oauth";
 
@@ -170,7 +170,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     route("POST", "/oauth/register", async (request, _url, ctx) => {
       // Registration is open (MCP clients register themselves); a credential only matters when it is an admin's.
       const admin = request.headers.has("authorization") ? await caller(request, ctx).catch(() => undefined) : undefined;
-      return await rt.clients.register(request, admin?.scopes.includes("admin") ? admin : undefined);
+      return await rt.clients.register(request, admin?.scopes.includes("admin") ? admin : undefined, ctx.info.remoteAddress);
     }),
     route("GET", "/oauth/authorize", (request, url) => authorize.authorize(request, url)),
     route("GET", "/oauth/callback", (request, url) => authorize.callback(request, url)),
@@ -198,6 +198,9 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
         store: ctx.store,
         statics: options.clients,
         allowInsecureMetadata: options.allowInsecureClientMetadata,
+        perMinute: options.registration.perMinute,
+        maxClients: options.registration.maxClients,
+        sessionTtlSeconds: options.refreshTtl,
         onRegister: (c) => rt.audit({ action: "register", outcome: "ok", clientId: c.clientId, actor: c.registeredBy, reason: c.grantTypes.join(" ") }),
       });
     },

@@ -3,7 +3,7 @@ import * as oauth from "oauth4webapi";
 import { configError, GatewayError } from "../../core/errors.ts";
 import { hashSecret, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
 import type { AuthContext, AuthOutcome, AuthStrategy, Identity, Logger, PluginContext } from "../../core/types.ts";
-import { type OidcClaimMapping, type OidcClaimPath, mapIdentity, OIDC_PRESETS, type OidcProvider } from "./oidc-presets.ts";
+import { type OidcClaimMapping, type OidcClaimPath, mapIdentity, OIDC_PRESETS, type OidcProvider, verifiedEmail } from "./oidc-presets.ts";
 
 export type { OidcClaimMapping, OidcClaimPath, OidcProvider } from "./oidc-presets.ts";
 
@@ -29,12 +29,21 @@ export interface OidcOptions {
   requiredScopes?: string[];
   /** IdP group/role value -> gateway role(s) (Azure group object ids, say); unmapped values pass through. */
   roleMap?: Record<string, string | string[]>;
-  /** Accepted account domains: Google's `hd` claim, else the email's domain. */
+  /**
+   * Accepted account domains: Google's `hd` claim, else the domain of a *verified* email (`emailVerified`
+   * claim `true`); tokens without one get 403. For Azure AD prefer `tenant`, which Azure always proves.
+   */
   allowedDomains?: string[];
+  /**
+   * Report the token's email even when the IdP does not mark it verified (default false). Upstreams get
+   * it as X-User-Email, so only set this if your IdP lets no one choose an address they do not own. It
+   * never satisfies `allowedDomains` and never becomes the subject.
+   */
+  trustUnverifiedEmail?: boolean;
   /** Azure AD tenant id (GUID): sets the v2 issuer and requires a matching `tid`. */
   tenant?: string;
   /** RFC 7662 introspection for opaque (non-JWT) access tokens, used when the IdP advertises an endpoint. */
-  introspection?: { clientId: string; clientSecret: string; authMethod?: "client_secret_basic" | "client_secret_post"; cacheSeconds?: number };
+  introspection?: OidcIntrospectionOptions;
   /** JWKS caching: `cacheMaxAgeSeconds` (default 600) and `cooldownSeconds` between refetches for an unknown `kid` (default 30). */
   jwks?: { cacheMaxAgeSeconds?: number; cooldownSeconds?: number; timeoutMs?: number };
   /**
@@ -44,10 +53,28 @@ export interface OidcOptions {
   otherIssuers?: "refuse" | "skip";
 }
 
+/** RFC 7662 introspection settings of `oidc()`. */
+export interface OidcIntrospectionOptions {
+  clientId: string;
+  clientSecret: string;
+  authMethod?: "client_secret_basic" | "client_secret_post";
+  /** How long an active answer is reused, in seconds; default 30, at most 60, never past `exp`. */
+  cacheSeconds?: number;
+  /**
+   * Refuse answers without an `aud` naming one of `audience` (default true). With `false` an answer
+   * without `aud` is accepted, so any opaque token the IdP issued for *another* API works here too.
+   */
+  requireAudience?: boolean;
+  /** Introspection calls in flight at once; further unknown tokens get 503 `ERR_OVERLOADED`. Default 16. */
+  maxInFlight?: number;
+}
+
 const ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA", "Ed25519"];
 const GATEWAY_SCOPES = ["mcp:read", "mcp:write", "admin"];
 const MAX_TOKEN_LENGTH = 16384;
 const MAX_CACHED = 10_000;
+// Refusals are remembered by token hash so a flood of junk bearers costs the IdP one call each at most.
+const NEGATIVE_CACHE_MS = 30_000;
 const DISCOVERY_RETRY_MS = 5000;
 const NAME = "auth:oidc";
 
@@ -164,7 +191,7 @@ export function oidc(options: OidcOptions): AuthStrategy {
   const claims: OidcClaimMapping = { ...preset.claims };
   if (options.claims !== undefined) {
     if (typeof options.claims !== "object" || options.claims === null) throw configError("oidc.claims", "expected an object of identity field -> claim path");
-    const fields = ["subject", "email", "name", "team", "org", "roles", "scopes"] as const;
+    const fields = ["subject", "email", "emailVerified", "name", "team", "org", "roles", "scopes"] as const;
     for (const [k, v] of Object.entries(options.claims)) {
       if (!(fields as readonly string[]).includes(k)) throw configError(`oidc.claims.${k}`, `unknown field; expected one of ${fields.join(", ")}`);
       claims[k as (typeof fields)[number]] = claimPath(v, `oidc.claims.${k}`);
@@ -193,7 +220,13 @@ export function oidc(options: OidcOptions): AuthStrategy {
     }
   }
   const allowedDomains = stringList(options.allowedDomains, "oidc.allowedDomains", "domain names")?.map((d) => d.toLowerCase());
-  let introspection: { clientId: string; auth: oauth.ClientAuth; cacheMs: number } | undefined;
+  if (options.trustUnverifiedEmail !== undefined && typeof options.trustUnverifiedEmail !== "boolean") {
+    throw configError("oidc.trustUnverifiedEmail", "expected true or false", JSON.stringify(options.trustUnverifiedEmail));
+  }
+  const trustUnverifiedEmail = options.trustUnverifiedEmail === true;
+  // A configured `claims.email` replaces the preset's paths, and the flag then speaks for those.
+  const verifiedEmailClaims = options.claims?.email !== undefined ? undefined : preset.verifiedEmailClaims;
+  let introspection: { clientId: string; auth: oauth.ClientAuth; cacheMs: number; requireAudience: boolean; maxInFlight: number } | undefined;
   if (options.introspection !== undefined) {
     const i = options.introspection;
     if (typeof i !== "object" || i === null) throw configError("oidc.introspection", "expected { clientId, clientSecret }");
@@ -207,7 +240,13 @@ export function oidc(options: OidcOptions): AuthStrategy {
       clientId: i.clientId,
       auth: i.authMethod === "client_secret_post" ? oauth.ClientSecretPost(i.clientSecret) : oauth.ClientSecretBasic(i.clientSecret),
       cacheMs: seconds(i.cacheSeconds, "oidc.introspection.cacheSeconds", 0, 60, 30) * 1000,
+      requireAudience: i.requireAudience ?? true,
+      maxInFlight: seconds(i.maxInFlight, "oidc.introspection.maxInFlight", 1, 1024, 16, "calls"),
     };
+    if (typeof introspection.requireAudience !== "boolean") {
+      throw configError("oidc.introspection.requireAudience", "expected true or false", JSON.stringify(i.requireAudience));
+    }
+    if (!Number.isInteger(introspection.maxInFlight)) throw configError("oidc.introspection.maxInFlight", "expected a whole number of calls", JSON.stringify(i.maxInFlight));
   }
   const jwksOptions = options.jwks ?? {};
   if (typeof jwksOptions !== "object" || jwksOptions === null) throw configError("oidc.jwks", "expected { cacheMaxAgeSeconds?, cooldownSeconds?, timeoutMs? }");
@@ -226,6 +265,9 @@ export function oidc(options: OidcOptions): AuthStrategy {
   let jwks: ReturnType<typeof createRemoteJWKSet> | undefined;
   let warnedNoIntrospection = false;
   const cache = new Map<string, { identity: Identity; until: number }>();
+  const refusals = new Map<string, { refusal: NonNullable<AuthOutcome>; until: number }>();
+  const pending = new Map<string, Promise<AuthOutcome>>();
+  let inFlight = 0;
 
   async function discover(): Promise<oauth.AuthorizationServer> {
     const request = async (algorithm: "oidc" | "oauth2") => {
@@ -269,7 +311,7 @@ export function oidc(options: OidcOptions): AuthStrategy {
   /** Checks shared by JWT and introspected tokens, then the identity. */
   function finish(payload: Record<string, unknown>): AuthOutcome {
     if (tenant && payload.tid !== tenant) return refuse("token tenant is not the configured tenant");
-    const identity = mapIdentity(payload, { claims, scopes: scopeMap, defaultScopes, roleMap, strategy: NAME });
+    const identity = mapIdentity(payload, { claims, scopes: scopeMap, defaultScopes, roleMap, strategy: NAME, verifiedEmailClaims, trustUnverifiedEmail });
     if (!identity) return refuse("token names no subject");
     if (requiredScopes.length > 0) {
       const granted = new Set([...(typeof payload.scope === "string" ? payload.scope.split(" ") : []), ...(Array.isArray(payload.scp) ? payload.scp : typeof payload.scp === "string" ? payload.scp.split(" ") : [])]);
@@ -277,11 +319,12 @@ export function oidc(options: OidcOptions): AuthStrategy {
       if (missing.length > 0) return refuse(`token lacks the required scope ${missing.join(" ")}`, "ERR_FORBIDDEN");
     }
     if (allowedDomains) {
-      const domain = provider === "google" ? (typeof payload.hd === "string" ? payload.hd : undefined) : identity.email?.split("@")[1];
+      // Only a domain the IdP vouches for: an unverified `x@corp.com` is just text its holder typed in.
+      const domain = provider === "google"
+        ? (typeof payload.hd === "string" ? payload.hd : undefined)
+        : verifiedEmail(payload, claims, verifiedEmailClaims)?.split("@").pop();
       if (domain === undefined || !allowedDomains.includes(domain.toLowerCase())) return refuse("the account's domain is not allowed", "ERR_FORBIDDEN");
     }
-    // Google sets `email` for unverified addresses too; an unverified one must not count as who it says.
-    if (provider === "google" && identity.email !== undefined && payload.email_verified !== true) delete identity.email;
     return { identity };
   }
 
@@ -320,6 +363,12 @@ export function oidc(options: OidcOptions): AuthStrategy {
     return finish(payload as Record<string, unknown>);
   }
 
+  /** Remembers a refusal by token hash; the oldest entry goes first when full. */
+  function rememberRefusal(key: string, refusal: NonNullable<AuthOutcome>, now: number): void {
+    if (refusals.size >= MAX_CACHED) refusals.delete(refusals.keys().next().value!);
+    refusals.set(key, { refusal, until: now + NEGATIVE_CACHE_MS });
+  }
+
   async function introspect(token: string): Promise<AuthOutcome> {
     const as = await server();
     if (!as.introspection_endpoint) {
@@ -332,6 +381,28 @@ export function oidc(options: OidcOptions): AuthStrategy {
     const hit = cache.get(key);
     if (hit && hit.until > now) return { identity: structuredClone(hit.identity) };
     if (hit) cache.delete(key);
+    const miss = refusals.get(key);
+    if (miss && miss.until > now) return structuredClone(miss.refusal);
+    if (miss) refusals.delete(key);
+    // Concurrent requests with one token share one IdP call.
+    const shared = pending.get(key);
+    if (shared) return structuredClone(await shared);
+    if (inFlight >= introspection!.maxInFlight) {
+      // 503, not 401: the token may well be good, and a 401 would send the client to re-authenticate.
+      throw new GatewayError("ERR_OVERLOADED", "too many token introspections in progress; try again later");
+    }
+    inFlight++;
+    const call = introspectNow(as, token, key, now);
+    pending.set(key, call);
+    try {
+      return structuredClone(await call);
+    } finally {
+      inFlight--;
+      pending.delete(key);
+    }
+  }
+
+  async function introspectNow(as: oauth.AuthorizationServer, token: string, key: string, now: number): Promise<AuthOutcome> {
     let result: oauth.IntrospectionResponse;
     try {
       const client: oauth.Client = { client_id: introspection!.clientId };
@@ -341,16 +412,14 @@ export function oidc(options: OidcOptions): AuthStrategy {
       log?.warn("oidc: introspection failed", { issuer, error: err instanceof Error ? err.name : "error" });
       throw new GatewayError("ERR_UPSTREAM_UNAVAILABLE", "the identity provider's introspection endpoint did not answer");
     }
-    if (!result.active) return refuse("token is not active");
     const nowSeconds = Math.floor(now / 1000);
-    if (typeof result.exp === "number" && result.exp + clockSkew <= nowSeconds) return refuse("token expired", "ERR_TOKEN_EXPIRED");
-    if (typeof result.nbf === "number" && result.nbf - clockSkew > nowSeconds) return refuse("token is not valid yet");
-    if (result.iss !== undefined && result.iss !== as.issuer) return refuse("token issuer is not the configured issuer");
-    const aud = result.aud === undefined ? undefined : Array.isArray(result.aud) ? result.aud : [result.aud];
-    if (aud !== undefined && !aud.some((a) => audience!.includes(a))) return refuse("token audience is not this gateway");
-    const outcome = finish(result as unknown as Record<string, unknown>);
-    if (outcome && "identity" in outcome) {
-      // Positive answers only, briefly, and never past the token's own expiry.
+    // A token that is not valid *yet* may become valid within the negative cache's lifetime.
+    if (result.active && typeof result.nbf === "number" && result.nbf - clockSkew > nowSeconds) return refuse("token is not valid yet");
+    const outcome = judge(result, as, nowSeconds);
+    if (outcome && "error" in outcome) {
+      rememberRefusal(key, outcome, now);
+    } else if (outcome) {
+      // Positive answers briefly, and never past the token's own expiry.
       const until = Math.min(now + introspection!.cacheMs, typeof result.exp === "number" ? result.exp * 1000 : Infinity);
       if (until > now) {
         if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
@@ -358,6 +427,19 @@ export function oidc(options: OidcOptions): AuthStrategy {
       }
     }
     return outcome;
+  }
+
+  /** The verdict on an introspection answer; every refusal here stays a refusal, so it may be cached. */
+  function judge(result: oauth.IntrospectionResponse, as: oauth.AuthorizationServer, nowSeconds: number): AuthOutcome {
+    if (!result.active) return refuse("token is not active");
+    if (typeof result.exp === "number" && result.exp + clockSkew <= nowSeconds) return refuse("token expired", "ERR_TOKEN_EXPIRED");
+    if (result.iss !== undefined && result.iss !== as.issuer) return refuse("token issuer is not the configured issuer");
+    const aud = result.aud === undefined ? undefined : Array.isArray(result.aud) ? result.aud : [result.aud];
+    // An answer without `aud` says nothing about which API the token is for: at a shared IdP it may be
+    // another resource server's token, so it only passes when the operator opted out.
+    if (aud === undefined && introspection!.requireAudience) return refuse("token audience is not this gateway");
+    if (aud !== undefined && !aud.some((a) => audience!.includes(a))) return refuse("token audience is not this gateway");
+    return finish(result as unknown as Record<string, unknown>);
   }
 
   // What a client should ask the IdP for to use /mcp; `admin` is deliberately not advertised.
@@ -409,6 +491,7 @@ export function oidc(options: OidcOptions): AuthStrategy {
     },
     close() {
       cache.clear();
+      refusals.clear();
     },
   };
 }

@@ -1,13 +1,12 @@
+import { isGatewayError } from "../../../core/errors.ts";
 import { constantTimeEqual, hashSecret } from "../../../core/tokens/secret.ts";
 import type { ClientRecord } from "./clients.ts";
 import { readForm } from "./form.ts";
-import type { GrantSubject } from "./grants.ts";
+import { CONSENT_KIND as CONSENT, type GrantSubject, LOGIN_KIND as LOGIN } from "./grants.ts";
 import { consentPage, errorPage } from "./html.ts";
 import { MCP_SCOPES } from "./options.ts";
 import { resourceAllowed, resourceOf, type OauthRuntime } from "./runtime.ts";
 
-const LOGIN = "oauth:login";
-const CONSENT = "oauth:consent";
 // Scopes MCP clients commonly add that mean nothing at the gateway: accepted and dropped.
 const IGNORED_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
 
@@ -81,15 +80,17 @@ export interface AuthorizeEndpoints {
 }
 
 /**
- * Builds the authorization endpoints. Errors before the client and redirect URI are known to be good
- * show an error page; only after that do errors go back to the client.
+ * Builds the authorization endpoints. Errors before the user signed in show an error page (a redirect
+ * URI anyone could register is no reason to redirect there); only trusted clients (`skipConsentFor`) get
+ * them back at their redirect URI. After sign-in, errors go back to the client. Consent is asked once per
+ * user, client, redirect URI and scopes, except for trusted clients.
  *
  * @example
  * const ep = authorizeEndpoints(runtime, { servers: ["github"] });
  * routes.push({ method: "GET", path: "/oauth/authorize", handler: (r, c) => ep.authorize(r, c.url) });
  */
 export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }): AuthorizeEndpoints {
-  async function issueCode(p: PendingAuthorization, user: GrantSubject, status: number, headers: Record<string, string>): Promise<Response> {
+  async function issueCode(p: PendingAuthorization, user: GrantSubject, status: number, headers: Record<string, string>, reason?: string): Promise<Response> {
     const code = await rt.grants.issueCode({
       clientId: p.clientId,
       redirectUri: p.redirectUri,
@@ -99,7 +100,7 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
       user,
       expiresAt: Date.now() + rt.options.codeTtl * 1000,
     });
-    rt.audit({ action: "grant", outcome: "ok", clientId: p.clientId, subject: user.subject, grantType: "authorization_code" });
+    rt.audit({ action: "grant", outcome: "ok", clientId: p.clientId, subject: user.subject, grantType: "authorization_code", ...(reason ? { reason } : {}) });
     return backToClient(p, { code }, status, headers);
   }
 
@@ -118,10 +119,12 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
       }
       const clientId = q.get("client_id");
       if (!clientId) return errorPage("invalid_request", "client_id is missing");
+      rt.grants.sweep();
       let client: ClientRecord | undefined;
       try {
         client = await rt.clients.find(clientId);
-      } catch {
+      } catch (err) {
+        if (isGatewayError(err) && err.code === "ERR_OVERLOADED") return errorPage("temporarily_unavailable", err.message, 503);
         client = undefined;
       }
       if (!client || !client.grantTypes.includes("authorization_code")) {
@@ -137,8 +140,12 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
       const issuer = rt.issuerOf(url);
       const clientState = q.get("state") ?? undefined;
       const base = { clientId: client.clientId, clientName: client.name, redirectUri, clientState, issuer } as PendingAuthorization;
-      const refuse = (error: string, description: string) => {
+      const trusted = rt.options.skipConsentFor.has(client.clientId);
+      const refuse = (error: string, description: string, status = 400) => {
         rt.audit({ action: "deny", outcome: "refused", clientId: client!.clientId, reason: description });
+        // Nobody signed in yet, so nothing vouches for a self-registered redirect URI: a redirect from here
+        // would be an instant, interaction-free 302 off the gateway's domain to wherever a stranger chose.
+        if (!trusted) return errorPage(error, description, status);
         return backToClient(base, { error, error_description: description });
       };
       if (q.get("response_type") !== "code") return refuse("unsupported_response_type", 'response_type must be "code"');
@@ -178,7 +185,7 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
         });
       } catch (err) {
         rt.plugin().log.warn("identity provider unavailable", { error: err instanceof Error ? err.message : String(err) });
-        return refuse("temporarily_unavailable", "the identity provider cannot be reached");
+        return refuse("temporarily_unavailable", "the identity provider cannot be reached", 503);
       }
       return new Response(null, {
         status: 302,
@@ -209,7 +216,8 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
           codeVerifier: await derive("pkce", browser),
           redirectUri: `${p.issuer}/oauth/callback`,
         });
-        user = { subject: idpUser.email ?? idpUser.subject, email: idpUser.email, name: idpUser.name, team: idpUser.team, org: idpUser.org, roles: idpUser.roles };
+        // The IdP's `sub`, never the email: an address is not unique across IdP accounts (and may be unverified).
+        user = { subject: idpUser.subject, email: idpUser.email, name: idpUser.name, team: idpUser.team, org: idpUser.org, roles: idpUser.roles };
       } catch (err) {
         const reason = err instanceof Error ? err.message : String(err);
         rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: reason.slice(0, 200) });
@@ -217,7 +225,13 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
         return backToClient(p, { error: "access_denied", error_description: "the identity provider's answer could not be verified" }, 302, clear);
       }
       const scopes = scopesFor(p.scopes, user);
-      if (!rt.options.consent) return await issueCode({ ...p, scopes }, user, 302, clear);
+      // Consent is what stops a client that registered itself (its redirect URI chosen by a stranger) from
+      // getting codes silently from a signed-in user: skipped only for clients the operator named, or
+      // when this user already approved exactly this client, redirect URI and scopes.
+      if (rt.options.skipConsentFor.has(p.clientId)) return await issueCode({ ...p, scopes }, user, 302, clear, "trusted client");
+      if (await rt.grants.hasApproval({ subject: user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes })) {
+        return await issueCode({ ...p, scopes }, user, 302, clear, "approved before");
+      }
       const consentId = random();
       const csrf = random();
       const record: PendingConsent = { ...p, scopes, user, csrfHash: await hashSecret(csrf), expiresAt: Date.now() + rt.options.loginTtl * 1000 };
@@ -259,6 +273,7 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
         rt.audit({ action: "deny", outcome: "refused", clientId: p.clientId, subject: p.user.subject, reason: "the user declined consent" });
         return backToClient(p, { error: "access_denied", error_description: "the user declined" }, 303, clear);
       }
+      await rt.grants.rememberApproval({ subject: p.user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes: p.scopes }, rt.options.refreshTtl);
       return await issueCode(p, p.user, 303, clear);
     },
   };

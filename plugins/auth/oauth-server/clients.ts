@@ -1,9 +1,11 @@
 import { readRequestBody } from "@modelcontextprotocol/server";
+import { GatewayError } from "../../../core/errors.ts";
 import { constantTimeEqual, hashSecret, newId, newSecret } from "../../../core/tokens/secret.ts";
 import type { TokenStore } from "../../../core/tokens/types.ts";
 import type { Identity } from "../../../core/types.ts";
 import { oauthError } from "./oauth-error.ts";
 import { MCP_SCOPES, type StaticClient } from "./options.ts";
+import { hostProblem } from "./public-address.ts";
 import { isLoopbackUrl, redirectUriProblem } from "./redirect-uris.ts";
 
 /** An OAuth client the gateway knows: registered (RFC 7591), a metadata document URL, or configured. */
@@ -21,11 +23,25 @@ export interface ClientRecord {
   scopes?: string[];
   createdAt: string;
   registeredBy?: string;
+  /** When the client last obtained a token (registered clients; updated at most hourly). */
+  lastUsedAt?: string;
 }
 
 const KIND = "oauth:client";
 const METADATA_LIMIT = 64 * 1024;
 const CACHE_MAX = 500;
+// A document that could not be used is not fetched again for a minute: the endpoints that trigger
+// fetches are unauthenticated, so a failing URL must not become a fetch per request.
+const FAILURE_MEMORY_MS = 60_000;
+const FETCHES_IN_FLIGHT = 8;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+// Open registrations never used for a token go after a day; any registration unused this long goes.
+const NEVER_USED_MS = DAY_MS;
+const UNUSED_MS = 90 * DAY_MS;
+const SWEEP_EVERY_MS = 10 * 60_000;
+const RATE_WINDOW_MS = 60_000;
+const RATE_ADDRESSES_MAX = 10_000;
 const GRANTS = ["authorization_code", "refresh_token", "client_credentials"];
 
 function registrationError(description: string, error = "invalid_client_metadata"): Response {
@@ -55,8 +71,13 @@ function clientName(value: unknown, fallback: string): string {
 /** The clients the gateway knows, wherever they come from. */
 export interface ClientRegistry {
   find(clientId: string): Promise<ClientRecord | undefined>;
-  /** Serves RFC 7591 registration: validates the metadata and answers with the client (and its secret, once). */
-  register(request: Request, admin: Identity | undefined): Promise<Response>;
+  /**
+   * Serves RFC 7591 registration: validates the metadata and answers with the client (and its secret, once).
+   * Without an admin credential it is rate-limited per `remoteAddress` and capped in total.
+   */
+  register(request: Request, admin: Identity | undefined, remoteAddress?: string): Promise<Response>;
+  /** Notes that a registered client obtained a token (what keeps its registration from expiring). */
+  markUsed(client: ClientRecord): Promise<void>;
   /** Authenticates the client of a token or revocation request (Basic, post body, or public `client_id`). */
   authenticate(request: Request, form: URLSearchParams): Promise<ClientRecord>;
 }
@@ -66,6 +87,12 @@ export interface ClientRegistryOptions {
   store: TokenStore;
   statics: StaticClient[];
   allowInsecureMetadata: boolean;
+  /** Open registrations per remote address per minute; default 20. */
+  perMinute?: number;
+  /** Registered clients kept at most (open registration stops there); default 10,000. */
+  maxClients?: number;
+  /** Session lifetime in seconds: a registration unused for 90 days, or this if longer, expires. */
+  sessionTtlSeconds?: number;
   /** Who registered, for audit. */
   onRegister?(client: ClientRecord): void;
 }
@@ -95,10 +122,37 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
     })));
   }
   const metadataCache = new Map<string, { record: ClientRecord; until: number }>();
+  const failed = new Map<string, number>();
+  const inFlight = new Map<string, Promise<ClientRecord | undefined>>();
+  const perMinute = opts.perMinute ?? 20;
+  const maxClients = opts.maxClients ?? 10_000;
+  const unusedMs = Math.max(UNUSED_MS, (opts.sessionTtlSeconds ?? 0) * 1000);
+  const rate = new Map<string, { count: number; start: number }>();
+  let registered: number | undefined;
+  let lastSweep = 0;
+
+  function remember<V>(map: Map<string, V>, key: string, value: V): void {
+    if (map.size >= CACHE_MAX) map.delete(map.keys().next().value!);
+    map.set(key, value);
+  }
 
   async function fetchMetadata(clientId: string): Promise<ClientRecord | undefined> {
     const cached = metadataCache.get(clientId);
     if (cached && cached.until > Date.now()) return cached.record;
+    if ((failed.get(clientId) ?? 0) > Date.now()) return undefined;
+    const running = inFlight.get(clientId);
+    if (running) return await running;
+    if (inFlight.size >= FETCHES_IN_FLIGHT) {
+      throw new GatewayError("ERR_OVERLOADED", "the gateway is fetching too many client metadata documents right now; try again in a moment");
+    }
+    const fetching = fetchAndCheck(clientId).finally(() => inFlight.delete(clientId));
+    inFlight.set(clientId, fetching);
+    const record = await fetching;
+    if (!record) remember(failed, clientId, Date.now() + FAILURE_MEMORY_MS);
+    return record;
+  }
+
+  async function fetchAndCheck(clientId: string): Promise<ClientRecord | undefined> {
     let url: URL;
     try {
       url = new URL(clientId);
@@ -108,6 +162,11 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
     const insecureOk = opts.allowInsecureMetadata && url.protocol === "http:" && isLoopbackUrl(url);
     if (url.protocol !== "https:" && !insecureOk) return undefined;
     if (url.hash || url.username || url.password || url.pathname === "/") return undefined;
+    // Anyone can name any URL as a client id and make the gateway fetch it: never one that reaches the
+    // gateway's own network (loopback, RFC 1918, link-local cloud metadata ...). Residual risk: the fetch
+    // resolves the name again, so a DNS server answering public-then-private (rebinding) can still slip
+    // through between this check and the connection; fetch offers no portable way to pin the address.
+    if (!opts.allowInsecureMetadata && (await hostProblem(url.hostname))) return undefined;
     let res: Response;
     try {
       res = await fetch(url, { redirect: "error", headers: { accept: "application/json" }, signal: AbortSignal.timeout(5000) });
@@ -145,9 +204,49 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       return undefined;
     }
     const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get("cache-control") ?? "")?.[1] ?? 300);
-    if (metadataCache.size >= CACHE_MAX) metadataCache.delete(metadataCache.keys().next().value!);
-    metadataCache.set(clientId, { record, until: Date.now() + Math.min(Math.max(maxAge, 60), 86400) * 1000 });
+    remember(metadataCache, clientId, { record, until: Date.now() + Math.min(Math.max(maxAge, 60), 86400) * 1000 });
     return record;
+  }
+
+  /** Counts one open registration from `address`; false once it made `perMinute` this minute. */
+  function withinRate(address: string): boolean {
+    const now = Date.now();
+    if (rate.size >= RATE_ADDRESSES_MAX) {
+      for (const [a, w] of rate) if (now - w.start >= RATE_WINDOW_MS) rate.delete(a);
+      // Still full: an address flood. Forgetting every count is the price; the total cap still holds.
+      if (rate.size >= RATE_ADDRESSES_MAX) rate.clear();
+    }
+    const w = rate.get(address);
+    if (!w || now - w.start >= RATE_WINDOW_MS) {
+      rate.set(address, { count: 1, start: now });
+      return true;
+    }
+    w.count++;
+    return w.count <= perMinute;
+  }
+
+  async function registeredCount(): Promise<number> {
+    registered ??= (await opts.store.listItems(KIND)).length;
+    return registered;
+  }
+
+  function sweep(): void {
+    if (Date.now() - lastSweep < SWEEP_EVERY_MS) return;
+    lastSweep = Date.now();
+    void (async () => {
+      const now = Date.now();
+      let kept = 0;
+      for (const { key, value } of await opts.store.listItems(KIND)) {
+        const c = value as ClientRecord;
+        const created = Date.parse(c.createdAt);
+        const neverUsed = !c.lastUsedAt && !c.registeredBy && now - created > NEVER_USED_MS;
+        const unused = now - (c.lastUsedAt ? Date.parse(c.lastUsedAt) : created) > unusedMs;
+        if (neverUsed || unused) await opts.store.takeItem(KIND, key);
+        else kept++;
+      }
+      // Recounted from the store, which other gateways sharing it also write to.
+      registered = kept;
+    })().catch(() => undefined);
   }
 
   async function find(clientId: string): Promise<ClientRecord | undefined> {
@@ -161,7 +260,16 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
   return {
     find,
 
-    async register(request, admin) {
+    async register(request, admin, remoteAddress) {
+      sweep();
+      if (!admin) {
+        if (!withinRate(remoteAddress ?? "unknown")) {
+          throw oauthError("too_many_requests", `at most ${perMinute} registrations per minute from one address; try again later`, 429, { "retry-after": "60" });
+        }
+        if ((await registeredCount()) >= maxClients) {
+          throw oauthError("temporarily_unavailable", "the gateway holds as many registered clients as it allows; ask its administrator", 503);
+        }
+      }
       const type = request.headers.get("content-type") ?? "";
       if (!/^application\/json\s*(;|$)/i.test(type)) throw registrationError("expected an application/json body", "invalid_request");
       const read = await readRequestBody(request, METADATA_LIMIT);
@@ -213,7 +321,9 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
           createdAt: new Date().toISOString(),
           ...(admin ? { registeredBy: admin.subject } : {}),
         };
+        const before = await registeredCount();
         await opts.store.putItem(KIND, clientId, record);
+        registered = (registered ?? before) + 1;
         opts.onRegister?.(record);
         const out: Record<string, unknown> = {
           client_id: clientId,
@@ -228,6 +338,16 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
         if (scopes) out.scope = scopes.join(" ");
         return new Response(JSON.stringify(out), { status: 201, headers: { "content-type": "application/json", "cache-control": "no-store" } });
       }
+    },
+
+    async markUsed(client) {
+      if (client.kind !== "registered") return;
+      const now = Date.now();
+      // At most hourly: this runs on every token request, and expiry only needs to know the day.
+      if (client.lastUsedAt && now - Date.parse(client.lastUsedAt) < HOUR_MS) return;
+      sweep();
+      const current = (await opts.store.getItem(KIND, client.clientId)) as ClientRecord | undefined;
+      if (current) await opts.store.putItem(KIND, client.clientId, { ...current, lastUsedAt: new Date(now).toISOString() });
     },
 
     async authenticate(request, form) {
@@ -259,7 +379,13 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
         id = form.get("client_id") ?? undefined;
       }
       if (!id) throw oauthError("invalid_client", "client authentication is required", 401);
-      const client = await find(id);
+      let client: ClientRecord | undefined;
+      try {
+        client = await find(id);
+      } catch (err) {
+        if (err instanceof GatewayError && err.code === "ERR_OVERLOADED") throw oauthError("temporarily_unavailable", err.message, 503);
+        throw err;
+      }
       if (!client) throw oauthError("invalid_client", "unknown client", 401);
       if (client.secretHash) {
         if (secret === undefined) throw oauthError("invalid_client", "this client must authenticate with its secret", 401);

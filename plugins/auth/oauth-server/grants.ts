@@ -34,6 +34,8 @@ export interface SessionRecord extends GrantSubject {
 
 /** An authorization code waiting to be redeemed. Stored under the code's hash. */
 export interface CodeRecord {
+  /** The id the session gets when the code is redeemed, known up front so a replay marker can name it. */
+  sid: string;
   clientId: string;
   redirectUri: string;
   codeChallenge: string;
@@ -41,6 +43,14 @@ export interface CodeRecord {
   scopes: string[];
   user: GrantSubject;
   expiresAt: number;
+}
+
+/** What a user approved on the consent page: later sign-ins asking for the same may skip the page. */
+export interface Approval {
+  subject: string;
+  clientId: string;
+  redirectUri: string;
+  scopes: string[];
 }
 
 interface RefreshRecord {
@@ -54,39 +64,73 @@ interface UsedMarker {
   expiresAt: number;
 }
 
+/** Written by endSession only, never by a refresh: the store's word that a session is over. */
+interface EndedMark {
+  endedAt: string;
+  endReason: NonNullable<SessionRecord["endReason"]>;
+  endedBy: string;
+  expiresAt: number;
+}
+
+interface ApprovalSet {
+  subject: string;
+  clientId: string;
+  entries: Array<{ redirectUri: string; scopes: string[]; expiresAt: number }>;
+  expiresAt: number;
+}
+
+/** Store kind of a sign-in waiting for the IdP's answer (written by `/oauth/authorize`, swept here). */
+export const LOGIN_KIND = "oauth:login";
+/** Store kind of a consent page waiting for its answer (written by `/oauth/callback`, swept here). */
+export const CONSENT_KIND = "oauth:consent";
+
 const SESSION = "oauth:session";
+const SESSION_ENDED = "oauth:session-ended";
 const CODE = "oauth:code";
 const CODE_USED = "oauth:code-used";
 const REFRESH = "oauth:refresh";
 const REFRESH_USED = "oauth:refresh-used";
+const APPROVAL = "oauth:approval";
+// Every kind whose items carry `expiresAt` (ms) and are removed once it has passed.
+const EXPIRING = [CODE, CODE_USED, REFRESH, REFRESH_USED, SESSION_ENDED, APPROVAL, LOGIN_KIND, CONSENT_KIND];
 // How long a redeemed secret is remembered, so a replay is recognised (and punished) rather than just refused.
 const CODE_MEMORY_MS = 10 * 60_000;
 // A session's state, as seen by the access-token check, may be this old on a gateway that did not end it itself.
 const ACTIVE_CACHE_MS = 15_000;
 const SWEEP_EVERY_MS = 10 * 60_000;
+const DAY_MS = 86_400_000;
+// Redirect URI / scope combinations remembered per user and client; the oldest goes first.
+const APPROVALS_PER_CLIENT = 10;
 
 /** The outcome of redeeming a code or refresh token. */
 export type Redeemed<T> = { ok: T; replayOf?: undefined } | { ok?: undefined; replayOf?: SessionRecord };
 
 /** Grants, sessions, codes and refresh tokens over the store; secrets only as hashes. */
 export interface Grants {
-  createSession(input: Omit<SessionRecord, "id" | "createdAt" | "refreshCount">): Promise<SessionRecord>;
+  /** Creates a session (with `id` when a code reserved one); undefined when that id was ended meanwhile (a replay). */
+  createSession(input: Omit<SessionRecord, "id" | "createdAt" | "refreshCount"> & { id?: string }): Promise<SessionRecord | undefined>;
   getSession(id: string): Promise<SessionRecord | undefined>;
   listSessions(): Promise<SessionRecord[]>;
   /** Ends a session: its refresh family and access tokens stop working at once. */
   endSession(id: string, reason: NonNullable<SessionRecord["endReason"]>, actor: string): Promise<SessionRecord | undefined>;
   /** Hot path of every `/mcp` call: memory first, the store at most every 15 s per session. */
   isActive(sid: string): Promise<boolean>;
-  issueCode(record: CodeRecord): Promise<string>;
-  /** Takes the code (one-time); a replay of a redeemed code reports the session it produced. */
+  issueCode(record: Omit<CodeRecord, "sid">): Promise<string>;
+  /** Takes the code (one-time); a replay of a redeemed code, or losing a concurrent redemption, reports its session. */
   redeemCode(code: string): Promise<Redeemed<CodeRecord>>;
-  /** Remembers that a code produced a session, so a replay can revoke it. */
-  markCodeUsed(code: string, sid: string): Promise<void>;
   issueRefresh(session: SessionRecord): Promise<string>;
   redeemRefresh(token: string): Promise<Redeemed<{ session: SessionRecord; clientId: string }>>;
   /** Looks a refresh token up without using it (RFC 7009 revocation ends its session). */
   findRefresh(token: string): Promise<{ sid: string; clientId: string } | undefined>;
-  touch(session: SessionRecord): Promise<void>;
+  /** Records a refresh; undefined (issue nothing) when the session was ended or expired meanwhile. */
+  touch(sid: string): Promise<SessionRecord | undefined>;
+  /** Remembers a consent for `ttlSeconds`. */
+  rememberApproval(approval: Approval, ttlSeconds: number): Promise<void>;
+  hasApproval(approval: Approval): Promise<boolean>;
+  /** Forgets every approval a user gave a client (their session of it was ended or revoked). */
+  forgetApprovals(subject: string, clientId: string): Promise<void>;
+  /** Removes expired items (at most every 10 minutes; runs in the background). */
+  sweep(): void;
 }
 
 /**
@@ -97,8 +141,8 @@ export interface Grants {
  * const s = await grants.createSession({ subject: "alice", roles: [], clientId, clientName, grantType: "authorization_code", scopes, expiresAt });
  */
 export function createGrants(store: TokenStore): Grants {
-  // Ended session ids (-> when), answered without a store read. Safe to forget after a day: by then the
-  // store still says "ended" (kept a day for the record) or has no such session, which is refused too.
+  // Ended session ids (-> when), answered without a store read. Only a shortcut: the store's end marks
+  // decide, so another gateway sharing the store (or a restart) sees the same answer.
   const ended = new Map<string, number>();
   const checked = new Map<string, { active: boolean; at: number }>();
   let lastSweep = Date.now();
@@ -108,34 +152,52 @@ export function createGrants(store: TokenStore): Grants {
     lastSweep = Date.now();
     void (async () => {
       const now = Date.now();
-      for (const kind of [CODE, CODE_USED, REFRESH, REFRESH_USED]) {
+      for (const kind of EXPIRING) {
         for (const { key, value } of await store.listItems(kind)) {
-          if ((value as { expiresAt: number }).expiresAt < now) await store.takeItem(kind, key);
+          if (!((value as { expiresAt?: number }).expiresAt! >= now)) await store.takeItem(kind, key);
         }
       }
       // Ended or expired sessions stay listed for a day, for the record, then go.
       for (const { key, value } of await store.listItems(SESSION)) {
         const s = value as SessionRecord;
         const over = Date.parse(s.endedAt ?? s.expiresAt);
-        if (over + 86_400_000 < now) await store.takeItem(SESSION, key);
+        if (over + DAY_MS < now) await store.takeItem(SESSION, key);
       }
       for (const [sid, c] of checked) if (now - c.at > ACTIVE_CACHE_MS) checked.delete(sid);
-      for (const [sid, at] of ended) if (now - at > 86_400_000) ended.delete(sid);
+      for (const [sid, at] of ended) if (now - at > DAY_MS) ended.delete(sid);
     })().catch(() => undefined);
   }
 
-  const activeNow = (s: SessionRecord | undefined) => !!s && !s.endedAt && Date.parse(s.expiresAt) > Date.now();
+  const activeNow = (s: SessionRecord | undefined): s is SessionRecord => !!s && !s.endedAt && Date.parse(s.expiresAt) > Date.now();
   const getSession = async (id: string) => (await store.getItem(SESSION, id)) as SessionRecord | undefined;
+  const endedMark = async (id: string) => (await store.getItem(SESSION_ENDED, id)) as EndedMark | undefined;
   // A marker can outlive its session (swept sooner): a bare id still lets the replay be refused and audited.
   const sessionOrId = async (id: string) => (await getSession(id)) ?? ({ id } as SessionRecord);
+  const approvalKey = (subject: string, clientId: string) => hashSecret(`approval\n${subject}\n${clientId}`);
+  const sameScopes = (a: string[], b: string[]) => a.length === b.length && [...a].sort().join(" ") === [...b].sort().join(" ");
+
+  /**
+   * Writes a session record, then looks for an end mark written meanwhile: an end that raced this write
+   * wins and is written back, so a concurrent end can never be undone by a refresh (or a late create).
+   */
+  async function writeUnlessEnded(next: SessionRecord): Promise<SessionRecord | undefined> {
+    await store.putItem(SESSION, next.id, next);
+    const mark = await endedMark(next.id);
+    if (!mark) return next;
+    ended.set(next.id, Date.now());
+    checked.set(next.id, { active: false, at: Date.now() });
+    await store.putItem(SESSION, next.id, { ...next, endedAt: mark.endedAt, endReason: mark.endReason, endedBy: mark.endedBy });
+    return undefined;
+  }
 
   return {
     async createSession(input) {
       sweep();
-      const session: SessionRecord = { ...input, id: newId("ses_"), createdAt: new Date().toISOString(), refreshCount: 0 };
-      await store.putItem(SESSION, session.id, session);
-      checked.set(session.id, { active: true, at: Date.now() });
-      return session;
+      const session: SessionRecord = { ...input, id: input.id ?? newId("ses_"), createdAt: new Date().toISOString(), refreshCount: 0 };
+      if (ended.has(session.id)) return undefined;
+      const written = await writeUnlessEnded(session);
+      if (written) checked.set(session.id, { active: true, at: Date.now() });
+      return written;
     },
 
     getSession,
@@ -147,10 +209,13 @@ export function createGrants(store: TokenStore): Grants {
     async endSession(id, reason, actor) {
       ended.set(id, Date.now());
       checked.set(id, { active: false, at: Date.now() });
-      const s = (await store.getItem(SESSION, id)) as SessionRecord | undefined;
+      const endedAt = new Date().toISOString();
+      // The mark goes first: a refresh or create that writes the record after this sees it and backs off.
+      if (!(await endedMark(id))) await store.putItem(SESSION_ENDED, id, { endedAt, endReason: reason, endedBy: actor, expiresAt: Date.now() + DAY_MS } satisfies EndedMark);
+      const s = await getSession(id);
       if (!s) return undefined;
       if (s.endedAt) return s;
-      const done: SessionRecord = { ...s, endedAt: new Date().toISOString(), endReason: reason, endedBy: actor };
+      const done: SessionRecord = { ...s, endedAt, endReason: reason, endedBy: actor };
       await store.putItem(SESSION, id, done);
       return done;
     },
@@ -159,7 +224,7 @@ export function createGrants(store: TokenStore): Grants {
       if (ended.has(sid)) return false;
       const c = checked.get(sid);
       if (c && Date.now() - c.at < ACTIVE_CACHE_MS) return c.active;
-      const active = activeNow((await store.getItem(SESSION, sid)) as SessionRecord | undefined);
+      const active = activeNow(await getSession(sid)) && !(await endedMark(sid));
       if (!active) ended.set(sid, Date.now());
       checked.set(sid, { active, at: Date.now() });
       return active;
@@ -168,21 +233,26 @@ export function createGrants(store: TokenStore): Grants {
     async issueCode(record) {
       sweep();
       const code = newSecret("pac_");
-      await store.putItem(CODE, await hashSecret(code), record);
+      await store.putItem(CODE, await hashSecret(code), { ...record, sid: newId("ses_") } satisfies CodeRecord);
       return code;
     },
 
     async redeemCode(code) {
       const key = await hashSecret(code);
-      const record = (await store.takeItem(CODE, key)) as CodeRecord | undefined;
-      if (record) return record.expiresAt > Date.now() ? { ok: record } : {};
+      const peek = (await store.getItem(CODE, key)) as CodeRecord | undefined;
+      if (peek && peek.expiresAt > Date.now()) {
+        // The used marker goes before the take: whoever then finds the code gone while a marker names its
+        // session is a second redemption (a replay, or the loser of a race), and that session is ended.
+        await store.putItem(CODE_USED, key, { sid: peek.sid, expiresAt: Date.now() + CODE_MEMORY_MS } satisfies UsedMarker);
+        const record = (await store.takeItem(CODE, key)) as CodeRecord | undefined;
+        if (record) return { ok: record };
+      } else if (peek) {
+        await store.takeItem(CODE, key);
+        return {};
+      }
       const used = (await store.getItem(CODE_USED, key)) as UsedMarker | undefined;
       if (!used) return {};
       return { replayOf: await sessionOrId(used.sid) };
-    },
-
-    async markCodeUsed(code, sid) {
-      await store.putItem(CODE_USED, await hashSecret(code), { sid, expiresAt: Date.now() + CODE_MEMORY_MS } satisfies UsedMarker);
     },
 
     async issueRefresh(session) {
@@ -195,17 +265,21 @@ export function createGrants(store: TokenStore): Grants {
     async redeemRefresh(token) {
       sweep();
       const key = await hashSecret(token);
-      const record = (await store.takeItem(REFRESH, key)) as RefreshRecord | undefined;
-      if (!record) {
-        const used = (await store.getItem(REFRESH_USED, key)) as UsedMarker | undefined;
-        if (!used) return {};
-        return { replayOf: await sessionOrId(used.sid) };
+      const peek = (await store.getItem(REFRESH, key)) as RefreshRecord | undefined;
+      if (peek) {
+        // Remembered for the session's lifetime, and written before the take (see redeemCode): presenting
+        // the token again, even concurrently, means it leaked.
+        await store.putItem(REFRESH_USED, key, { sid: peek.sid, expiresAt: peek.expiresAt } satisfies UsedMarker);
+        const record = (await store.takeItem(REFRESH, key)) as RefreshRecord | undefined;
+        if (record) {
+          const session = await getSession(record.sid);
+          if (!activeNow(session) || record.expiresAt < Date.now() || ended.has(record.sid) || (await endedMark(record.sid))) return {};
+          return { ok: { session, clientId: record.clientId } };
+        }
       }
-      // Remember the redeemed token for the session's lifetime: presenting it again means it leaked.
-      await store.putItem(REFRESH_USED, key, { sid: record.sid, expiresAt: record.expiresAt } satisfies UsedMarker);
-      const session = (await store.getItem(SESSION, record.sid)) as SessionRecord | undefined;
-      if (!session || !activeNow(session) || record.expiresAt < Date.now()) return {};
-      return { ok: { session, clientId: record.clientId } };
+      const used = (await store.getItem(REFRESH_USED, key)) as UsedMarker | undefined;
+      if (!used) return {};
+      return { replayOf: await sessionOrId(used.sid) };
     },
 
     async findRefresh(token) {
@@ -213,8 +287,35 @@ export function createGrants(store: TokenStore): Grants {
       return record && { sid: record.sid, clientId: record.clientId };
     },
 
-    async touch(session) {
-      await store.putItem(SESSION, session.id, session);
+    async touch(sid) {
+      // Re-read rather than write back what the refresh started from: that copy predates any end since.
+      const current = await getSession(sid);
+      if (!activeNow(current) || ended.has(sid) || (await endedMark(sid))) return undefined;
+      return await writeUnlessEnded({ ...current, lastRefreshedAt: new Date().toISOString(), refreshCount: current.refreshCount + 1 });
     },
+
+    async rememberApproval(approval, ttlSeconds) {
+      sweep();
+      const key = await approvalKey(approval.subject, approval.clientId);
+      const now = Date.now();
+      const set = ((await store.getItem(APPROVAL, key)) as ApprovalSet | undefined) ?? { subject: approval.subject, clientId: approval.clientId, entries: [], expiresAt: 0 };
+      const entries = set.entries.filter((e) => e.expiresAt > now && !(e.redirectUri === approval.redirectUri && sameScopes(e.scopes, approval.scopes)));
+      entries.push({ redirectUri: approval.redirectUri, scopes: [...approval.scopes].sort(), expiresAt: now + ttlSeconds * 1000 });
+      const kept = entries.slice(-APPROVALS_PER_CLIENT);
+      await store.putItem(APPROVAL, key, { ...set, entries: kept, expiresAt: Math.max(...kept.map((e) => e.expiresAt)) } satisfies ApprovalSet);
+    },
+
+    async hasApproval(approval) {
+      const set = (await store.getItem(APPROVAL, await approvalKey(approval.subject, approval.clientId))) as ApprovalSet | undefined;
+      if (!set || set.subject !== approval.subject || set.clientId !== approval.clientId) return false;
+      const now = Date.now();
+      return set.entries.some((e) => e.expiresAt > now && e.redirectUri === approval.redirectUri && sameScopes(e.scopes, approval.scopes));
+    },
+
+    async forgetApprovals(subject, clientId) {
+      await store.takeItem(APPROVAL, await approvalKey(subject, clientId));
+    },
+
+    sweep,
   };
 }

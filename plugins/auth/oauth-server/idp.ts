@@ -3,7 +3,9 @@ import type { ResolvedOptions } from "./options.ts";
 
 /** What the IdP told us about the user, after the ID token checked out. */
 export interface IdpUser {
+  /** The IdP's `sub`: the only claim an IdP guarantees is unique and never reassigned. */
   subject: string;
+  /** Only when the IdP asserted `email_verified: true`. */
   email?: string;
   name?: string;
   team?: string;
@@ -62,7 +64,10 @@ export function createIdpClient(options: ResolvedOptions): IdpClient {
     for (const name of options.claims.roles) for (const r of stringsOf(claims[name])) roles.add(r);
     return {
       subject: String(claims.sub),
-      email: stringOf(claims.email),
+      // Anyone can type someone else's address into an IdP profile; an unverified email would let that
+      // account be forwarded upstream (X-User-Email) as its owner. IdPs that never send the claim
+      // (Azure AD / Entra ID) therefore forward no email at all.
+      email: claims.email_verified === true ? stringOf(claims.email) : undefined,
       name: stringOf(claims.name) ?? stringOf(claims.preferred_username),
       team: options.claims.team ? stringOf(claims[options.claims.team]) ?? stringsOf(claims[options.claims.team])[0] : undefined,
       org: options.claims.org ? stringOf(claims[options.claims.org]) : undefined,
@@ -96,7 +101,7 @@ export function createIdpClient(options: ResolvedOptions): IdpClient {
       const idClaims = oauth.getValidatedIdTokenClaims(tokens)!;
       let claims: Record<string, unknown> = { ...idClaims };
       // Many IdPs (and OIDC's default for the code flow) keep profile claims out of the ID token: ask userinfo.
-      if (as.userinfo_endpoint && (claims.email === undefined || claims.name === undefined)) {
+      if (as.userinfo_endpoint && (claims.email === undefined || claims.email_verified === undefined || claims.name === undefined)) {
         try {
           const info = await oauth.userInfoRequest(as, client, tokens.access_token, { ...http, signal: AbortSignal.timeout(10_000) });
           const user = await oauth.processUserInfoResponse(as, client, idClaims.sub, info);

@@ -39,6 +39,14 @@ export interface StaticClient {
   scopes?: string[];
 }
 
+/** Limits on `/oauth/register` without an admin credential. */
+export interface RegistrationLimits {
+  /** Registrations per remote address per minute; default 20 (behind a proxy every caller shares its address). */
+  perMinute?: number;
+  /** Dynamically registered clients kept at most; default 10,000. */
+  maxClients?: number;
+}
+
 /** Options of `oauthServer()`. */
 export interface OauthServerOptions {
   upstream: UpstreamIdp;
@@ -50,8 +58,18 @@ export interface OauthServerOptions {
   tokenExpiration?: string;
   /** Static clients for `client_credentials`. */
   clients?: StaticClient[];
-  /** Show the consent page after sign-in; default true. */
-  consent?: boolean;
+  /**
+   * Always true: registered and metadata-document clients always get the consent page (once per user,
+   * client, redirect URI and scopes). `false` is refused at config time: list trusted clients in `skipConsentFor`.
+   */
+  consent?: true;
+  /**
+   * Client ids the operator trusts (e.g. a known client ID metadata document URL): no consent page, and
+   * errors before sign-in go back to them rather than to an error page. Default none.
+   */
+  skipConsentFor?: string[];
+  /** Limits on open dynamic registration (RFC 7591), per gateway process. */
+  registration?: RegistrationLimits;
   /** Claim mapping from the IdP's ID token / userinfo to identities. */
   claims?: ClaimMapping;
   /** Users holding one of these roles also get the `admin` scope (the sessions and tokens API). Default none. */
@@ -72,7 +90,8 @@ export interface ResolvedOptions {
   codeTtl: number;
   loginTtl: number;
   clients: StaticClient[];
-  consent: boolean;
+  skipConsentFor: Set<string>;
+  registration: Required<RegistrationLimits>;
   claims: { roles: string[]; team?: string; org?: string };
   adminRoles: string[];
   allowInsecureClientMetadata: boolean;
@@ -142,7 +161,17 @@ export function resolveOptions(input: OauthServerOptions): ResolvedOptions {
   const preset = PRESET_CLAIMS[provider]!;
   const claims = input.claims ?? {};
   if (typeof claims !== "object" || claims === null) throw configError(`${base}.claims`, "expected { roles?, team?, org? }");
-  if (input.consent !== undefined && typeof input.consent !== "boolean") throw configError(`${base}.consent`, "expected true or false", JSON.stringify(input.consent));
+  // Turning consent off let any self-registered client (its redirect URI chosen by whoever registered it)
+  // get codes silently from a signed-in user; only named, trusted clients may skip it now.
+  if (input.consent !== undefined && input.consent !== true) {
+    throw configError(`${base}.consent`, "consent can no longer be turned off; list the client ids you trust in skipConsentFor instead", JSON.stringify(input.consent));
+  }
+  const registration = (input.registration ?? {}) as RegistrationLimits;
+  if (typeof registration !== "object" || registration === null) throw configError(`${base}.registration`, "expected { perMinute?, maxClients? }");
+  for (const key of ["perMinute", "maxClients"] as const) {
+    const v = registration[key];
+    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw configError(`${base}.registration.${key}`, "expected a positive integer", JSON.stringify(v));
+  }
   const clients = input.clients ?? [];
   if (!Array.isArray(clients)) throw configError(`${base}.clients`, "expected an array of clients");
   const seen = new Set<string>();
@@ -167,7 +196,8 @@ export function resolveOptions(input: OauthServerOptions): ResolvedOptions {
     codeTtl: duration(input.codeTtl, `${base}.codeTtl`, "60s"),
     loginTtl: duration(input.loginTtl, `${base}.loginTtl`, "10m"),
     clients,
-    consent: input.consent ?? true,
+    skipConsentFor: new Set(strings(input.skipConsentFor, `${base}.skipConsentFor`) ?? []),
+    registration: { perMinute: registration.perMinute ?? 20, maxClients: registration.maxClients ?? 10_000 },
     claims: {
       roles: strings(claims.roles, `${base}.claims.roles`) ?? preset.roles,
       team: claims.team ?? preset.team,

@@ -74,6 +74,8 @@ export function sessionsApi(rt: OauthRuntime): SessionsApi {
       if (!s || !mine(identity, s)) throw new GatewayError("ERR_NOT_FOUND", `no session with id ${id}`);
       if (request.method === "GET") return json(view(s));
       const ended = (await rt.grants.endSession(id, "ended", actorOf(identity)))!;
+      // Ending a session withdraws the consent behind it: the client has to ask again.
+      await rt.grants.forgetApprovals(s.subject, s.clientId);
       rt.audit({ action: "session_end", outcome: "ok", sessionId: id, subject: s.subject, clientId: s.clientId, actor: actorOf(identity) });
       return json(view(ended));
     },

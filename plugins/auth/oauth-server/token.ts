@@ -86,13 +86,16 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     if (resource !== null && resource !== c.resource && !resourceAllowed(resource, issuer)) throw oauthError("invalid_target", "resource does not match the authorization request");
     const session = await rt.grants.createSession({
       ...c.user,
+      id: c.sid,
       clientId: client.clientId,
       clientName: client.name,
       grantType: "authorization_code",
       scopes: c.scopes,
       expiresAt: new Date(Date.now() + rt.options.refreshTtl * 1000).toISOString(),
     });
-    await rt.grants.markCodeUsed(code, session.id);
+    // A concurrent second redemption of this code already ended the session it reserved.
+    if (!session) throw oauthError("invalid_grant", "authorization code is invalid or was already used");
+    await rt.clients.markUsed(client);
     rt.audit({ action: "token", outcome: "ok", clientId: client.clientId, subject: session.subject, sessionId: session.id, grantType: "authorization_code" });
     return await issue(session, c.scopes, issuer, client.grantTypes.includes("refresh_token"));
   }
@@ -115,8 +118,10 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       throw oauthError("invalid_grant", "refresh token was issued to another client");
     }
     const scopes = narrowed(form.get("scope"), r.session.scopes);
-    const session: SessionRecord = { ...r.session, lastRefreshedAt: new Date().toISOString(), refreshCount: r.session.refreshCount + 1 };
-    await rt.grants.touch(session);
+    const session = await rt.grants.touch(r.session.id);
+    // Ended (or expired) between reading the refresh token and now: the end stands, nothing is issued.
+    if (!session) throw oauthError("invalid_grant", "refresh token is invalid, expired or revoked");
+    await rt.clients.markUsed(client);
     rt.audit({ action: "refresh", outcome: "ok", clientId: client.clientId, subject: session.subject, sessionId: session.id, grantType: "refresh_token" });
     return await issue(session, scopes, issuer, true);
   }
@@ -146,6 +151,8 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       scopes,
       expiresAt: new Date(Date.now() + rt.options.accessTtl * 1000).toISOString(),
     });
+    if (!session) throw oauthError("invalid_grant", "the session could not be created");
+    await rt.clients.markUsed(client);
     rt.audit({ action: "token", outcome: "ok", clientId: client.clientId, subject: session.subject, sessionId: session.id, grantType: "client_credentials" });
     return await issue(session, scopes, issuer, false);
   }
@@ -188,6 +195,8 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       }
       if (sid) {
         const ended = await rt.grants.endSession(sid, "revoked", `client:${client.clientId}`);
+        // Revoking is the client (or user) taking the grant back: the next sign-in asks for consent again.
+        if (ended) await rt.grants.forgetApprovals(ended.subject, ended.clientId);
         rt.audit({ action: "revoke", outcome: "ok", clientId: client.clientId, sessionId: sid, subject: ended?.subject });
       }
       return new Response(null, { status: 200, headers: { "cache-control": "no-store" } });
