@@ -83,7 +83,15 @@ async function tokenCase(): Promise<MicroResult[]> {
   const bogus = secrets.slice(0, 1000).map((s) => s.slice(0, 10) + (s[10] === "a" ? "b" : "a") + s.slice(11));
   const bad = await measure("token verify, corrupted secret (rejected)", () => tokens.verify(bogus[j++ % 1000]!, "token"));
   await tokens.close();
-  return [hot, bad];
+  // The same lookups with the verification cache off: hash, store lookup, state check every time.
+  const store = memoryStore();
+  const uncached = createTokenService({ store, audit, log: quiet, usageFlushMs: 3_600_000, verifyCacheMs: 0 });
+  const fresh: string[] = [];
+  for (let n = 0; n < 10_000; n++) fresh.push((await uncached.create({ user: `user${n}`, scopes: ["mcp:read"] }, "bench")).secret);
+  let k = 0;
+  const cold = await measure("token verify, cache off (10k tokens in store)", () => uncached.verify(fresh[k++ % 1000]!, "token"));
+  await uncached.close();
+  return [hot, cold, bad];
 }
 
 async function policyCases(): Promise<MicroResult[]> {

@@ -621,4 +621,160 @@ test("the sessions API needs a credential", async () => {
   assert.is(((await res.json()) as { error: { code: string } }).error.code, "ERR_AUTH_REQUIRED");
 });
 
+function claimsOf(jwt: string): Record<string, unknown> {
+  return JSON.parse(atob(jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, unknown>;
+}
+
+test("the subject is the IdP's sub; an unverified email is never used, not even as the subject", async () => {
+  const redirect = "http://127.0.0.1:9/unverified";
+  const clientId = await publicClient(redirect);
+  const v = verifier();
+  const url = authorizeUrl({ response_type: "code", client_id: clientId, redirect_uri: redirect, code_challenge: await challenge(v), code_challenge_method: "S256", state: "u1" });
+  const page = await browser("mallory", "stop").go(url, (u) => u.href.startsWith(redirect));
+  assert.is(page.status, 200);
+  assert.not.match(page.html!, "alice@example.com", "the consent page does not call mallory alice");
+  const r = await browser("mallory").go(url, (u) => u.href.startsWith(redirect));
+  const t = await tokenCall({ grant_type: "authorization_code", code: r.final!.searchParams.get("code")!, redirect_uri: redirect, code_verifier: v, client_id: clientId });
+  assert.is(t.status, 200, JSON.stringify(t.body));
+  const claims = claimsOf(t.body.access_token!);
+  assert.is(claims.sub, "mallory", "not alice's subject");
+  assert.is(claims.email, undefined, "no email forwarded (X-User-Email comes from it)");
+  const mine = (await (await fetch(`${base}/v1/auth/sessions`, { headers: { authorization: `Bearer ${t.body.access_token}` } })).json()) as { sessions: Array<Record<string, unknown>> };
+  assert.ok(mine.sessions.length >= 1 && mine.sessions.every((s) => s.user === "mallory" && s.email === undefined), "mallory sees only her own sessions");
+});
+
+test("consent is remembered per user, client, redirect URI and scopes, and forgotten when the session is ended", async () => {
+  const redirect = "http://127.0.0.1:9/remember";
+  const clientId = await publicClient(redirect);
+  const v = verifier();
+  const params = { response_type: "code", client_id: clientId, redirect_uri: redirect, code_challenge: await challenge(v), code_challenge_method: "S256", state: "r1" };
+  const stops = async (account: string, extra: Record<string, string> = {}) => await browser(account, "stop").go(authorizeUrl({ ...params, ...extra }), (u) => u.href.startsWith(redirect));
+  assert.is((await stops("alice")).status, 200, "first time: the consent page");
+  const { code } = await codeFor(clientId, redirect, v);
+  const t = await tokenCall({ grant_type: "authorization_code", code, redirect_uri: redirect, code_verifier: v, client_id: clientId });
+  assert.is(t.status, 200);
+  const again = await stops("alice");
+  assert.ok(again.final?.searchParams.get("code"), "the same request again: no page");
+  assert.ok(events.some((e) => e.type === "oauth" && e.action === "grant" && e.clientId === clientId && e.reason === "approved before"));
+  assert.is((await stops("alice", { scope: "mcp:read admin" })).status, 200, "other scopes: asked again");
+  assert.is((await stops("bob")).status, 200, "another user: asked");
+  const sid = claimsOf(t.body.access_token!).sid as string;
+  const ended = await fetch(`${base}/v1/auth/sessions/${sid}`, { method: "DELETE", headers: { authorization: `Bearer ${t.body.access_token}` } });
+  assert.is(ended.status, 200);
+  assert.is((await stops("alice")).status, 200, "after ending the session: asked again");
+});
+
+test("a trusted client (skipConsentFor) gets no consent page, and errors before sign-in go back to it", async () => {
+  const v = verifier();
+  const url = authorizeUrl({ response_type: "code", client_id: trustedClient, redirect_uri: TRUSTED_REDIRECT, code_challenge: await challenge(v), code_challenge_method: "S256", state: "t1" });
+  const r = await browser("alice", "stop").go(url, (u) => u.href.startsWith(TRUSTED_REDIRECT));
+  assert.ok(r.final?.searchParams.get("code"), `no consent page: ${r.status}`);
+  const t = await tokenCall({ grant_type: "authorization_code", code: r.final!.searchParams.get("code")!, redirect_uri: TRUSTED_REDIRECT, code_verifier: v, client_id: trustedClient });
+  assert.is(t.status, 200, JSON.stringify(t.body));
+  const res = await fetch(authorizeUrl({ response_type: "code", client_id: trustedClient, redirect_uri: TRUSTED_REDIRECT, state: "t2" }), { redirect: "manual" });
+  assert.is(res.status, 302);
+  const to = new URL(res.headers.get("location")!);
+  assert.is(to.origin + to.pathname, TRUSTED_REDIRECT);
+  assert.is(to.searchParams.get("error"), "invalid_request");
+  assert.is(to.searchParams.get("state"), "t2");
+});
+
+test("two concurrent redemptions of one code: at most one gets tokens, and the session ends", async () => {
+  const redirect = "http://127.0.0.1:9/race";
+  const clientId = await publicClient(redirect);
+  const v = verifier();
+  const { code } = await codeFor(clientId, redirect, v);
+  const call = () => tokenCall({ grant_type: "authorization_code", code, redirect_uri: redirect, code_verifier: v, client_id: clientId });
+  const results = await Promise.all([call(), call()]);
+  const ok = results.filter((r) => r.status === 200);
+  assert.ok(ok.length <= 1, "at most one redemption succeeds");
+  assert.ok(results.some((r) => r.body.error === "invalid_grant"));
+  for (const r of ok) {
+    assert.is(await mcpStatus(r.body.access_token!), 401, "the winner's tokens die with the session");
+    assert.is((await tokenCall({ grant_type: "refresh_token", refresh_token: r.body.refresh_token!, client_id: clientId })).body.error, "invalid_grant");
+  }
+  const all = (await (await fetch(`${base}/v1/auth/sessions?state=all`, { headers: { authorization: `Bearer ${STATIC_ADMIN}` } })).json()) as { sessions: Array<Record<string, unknown>> };
+  // The session the code reserved is ended, or (when the end came first) was never created at all.
+  const mine = all.sessions.filter((s) => s.clientId === clientId);
+  assert.ok(mine.length <= 1 && mine.every((s) => s.state === "ended" && s.endReason === "code_replay"), JSON.stringify(mine));
+  if (ok.length === 1) assert.is(mine.length, 1, "tokens were issued for a session that is now ended");
+  assert.ok(events.some((e) => e.type === "oauth" && e.action === "code_replay" && e.clientId === clientId));
+});
+
+test("a refresh racing an end (on another gateway sharing the store) never brings the session back", async () => {
+  const store = memoryStore();
+  let hook: (() => Promise<unknown>) | undefined;
+  // Runs `hook` right after a session read returns: the end lands between the refresh's read and its write.
+  const hooked: TokenStore = {
+    ...store,
+    async getItem(kind: string, key: string) {
+      const value = await store.getItem(kind, key);
+      const h = kind === "oauth:session" ? hook : undefined;
+      hook = undefined;
+      if (h) await h();
+      return value;
+    },
+  };
+  const grants = createGrants(hooked);
+  const other = createGrants(store);
+  const s = (await grants.createSession({ subject: "alice", roles: [], clientId: "cli_race", clientName: "race", grantType: "authorization_code", scopes: ["mcp:read"], expiresAt: new Date(Date.now() + 3_600_000).toISOString() }))!;
+  const redeemed = await grants.redeemRefresh(await grants.issueRefresh(s));
+  assert.ok(redeemed.ok, "the refresh token was good");
+  hook = () => other.endSession(s.id, "ended", "admin");
+  assert.is(await grants.touch(s.id), undefined, "the refresh is refused: nothing is issued");
+  assert.ok((await store.getItem("oauth:session", s.id) as { endedAt?: string }).endedAt, "the end stands in the store");
+  assert.is(await createGrants(store).isActive(s.id), false, "a third gateway, with nothing in memory, agrees");
+  assert.is(await grants.isActive(s.id), false);
+});
+
+test("client metadata documents on private addresses are refused without a connection; registration is rate-limited and capped", async () => {
+  let connections = 0;
+  const trap = createTcpServer((socket) => {
+    connections++;
+    socket.destroy();
+  });
+  await new Promise<void>((r) => trap.listen(0, "127.0.0.1", r));
+  const port = (trap.address() as AddressInfo).port;
+  const strict = await startGateway({
+    auth: [oauthServer({ upstream: { issuer: idp.issuer, clientId: IDP_CLIENT.client_id, clientSecret: IDP_CLIENT.client_secret }, registration: { maxClients: 23 } })],
+    servers: { notes: stdio({ script: NOTES, stderr: "ignore" }) },
+    tokens: { store: memoryStore() },
+    admin: { token: STATIC_ADMIN, bootstrap: false },
+  });
+  try {
+    const ch = await challenge(verifier());
+    for (const clientId of [`https://127.0.0.1:${port}/client.json`, `https://[::ffff:127.0.0.1]:${port}/client.json`, `https://localhost:${port}/client.json`, "https://10.0.0.1/client.json", "https://169.254.169.254/latest/client.json"]) {
+      const url = new URL("http://gw.test/oauth/authorize");
+      for (const [k, val] of Object.entries({ response_type: "code", client_id: clientId, redirect_uri: "https://app.example/cb", code_challenge: ch, code_challenge_method: "S256" })) url.searchParams.set(k, val);
+      const started = Date.now();
+      const res = await strict.gateway.fetch(new Request(url));
+      assert.is(res.status, 400, clientId);
+      assert.is(res.headers.get("location"), null);
+      assert.match(await res.text(), "invalid_client");
+      assert.ok(Date.now() - started < 2000, `${clientId} refused before any fetch`);
+    }
+    assert.is(connections, 0, "the gateway never connected to a private address");
+
+    const register = (address: string, auth?: string) => strict.gateway.fetch(new Request("http://gw.test/oauth/register", {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+      body: JSON.stringify({ redirect_uris: ["https://app.example/cb"] }),
+    }), { remoteAddress: address });
+    for (let i = 0; i < 20; i++) assert.is((await register("192.0.2.1")).status, 201, `registration ${i + 1}`);
+    const limited = await register("192.0.2.1");
+    assert.is(limited.status, 429);
+    assert.is(((await limited.json()) as { error: string }).error, "too_many_requests");
+    assert.is((await register("192.0.2.2")).status, 201, "another address has its own allowance");
+    assert.is((await register("192.0.2.1", STATIC_ADMIN)).status, 201, "an admin is not rate-limited");
+    assert.is((await register("192.0.2.3")).status, 201, "the 23rd client");
+    const full = await register("192.0.2.4");
+    assert.is(full.status, 503, "the total cap");
+    assert.is(((await full.json()) as { error: string }).error, "temporarily_unavailable");
+  } finally {
+    await strict.gateway.close();
+    await strict.close();
+    await new Promise<void>((r) => trap.close(() => r()));
+  }
+});
+
 test.run();

@@ -13,6 +13,8 @@ export interface Proc {
 }
 
 const running = new Set<Proc>();
+// Once stopping has begun nothing new may start: the run may still be mid-case when SIGINT arrives.
+let stopping = false;
 
 /**
  * Starts a process with its own process group, remembered so that `stopAll()` can end it (and whatever
@@ -22,6 +24,7 @@ const running = new Set<Proc>();
  * const p = start("node", ["server.js"], { PORT: "0" });
  */
 export function start(command: string, args: string[], env: Record<string, string> = {}, stdin: "pipe" | "ignore" = "ignore"): Proc {
+  if (stopping) throw new Error("the benchmark is stopping");
   const child = spawn(command, args, {
     env: { ...process.env, ...env },
     stdio: [stdin, "pipe", "pipe"],
@@ -77,6 +80,7 @@ export async function stop(proc: Proc, graceMs = 5000): Promise<void> {
  * process.on("SIGINT", () => void stopAll().then(() => process.exit(130)));
  */
 export async function stopAll(): Promise<void> {
+  stopping = true;
   await Promise.all([...running].map((p) => stop(p, 3000)));
 }
 
@@ -131,7 +135,13 @@ export function rssMB(pid: number): number {
  * const before = cpuMs(pid);
  */
 export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    // The process is gone (stopping on SIGINT, say): no figure rather than a crash.
+    return NaN;
+  }
   // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return (Number(fields[11]) + Number(fields[12])) * 10;

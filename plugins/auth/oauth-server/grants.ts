@@ -79,9 +79,19 @@ interface ApprovalSet {
   expiresAt: number;
 }
 
-/** Store kind of a sign-in waiting for the IdP's answer (written by `/oauth/authorize`, swept here). */
+/**
+ * Store kind of a sign-in waiting for the IdP's answer (written by `/oauth/authorize`, swept here by `expiresAt`).
+ *
+ * @example
+ * await store.putItem(LOGIN_KIND, await hashSecret(state), { ...pending, expiresAt: Date.now() + 600_000 });
+ */
 export const LOGIN_KIND = "oauth:login";
-/** Store kind of a consent page waiting for its answer (written by `/oauth/callback`, swept here). */
+/**
+ * Store kind of a consent page waiting for its answer (written by `/oauth/callback`, swept here by `expiresAt`).
+ *
+ * @example
+ * await store.takeItem(CONSENT_KIND, await hashSecret(consentId));
+ */
 export const CONSENT_KIND = "oauth:consent";
 
 const SESSION = "oauth:session";
@@ -168,6 +178,11 @@ export function createGrants(store: TokenStore): Grants {
     })().catch(() => undefined);
   }
 
+  // What this gateway learns from the store about an end elsewhere, it stops answering from its cache.
+  const noteEnded = (sid: string) => {
+    ended.set(sid, Date.now());
+    checked.set(sid, { active: false, at: Date.now() });
+  };
   const activeNow = (s: SessionRecord | undefined): s is SessionRecord => !!s && !s.endedAt && Date.parse(s.expiresAt) > Date.now();
   const getSession = async (id: string) => (await store.getItem(SESSION, id)) as SessionRecord | undefined;
   const endedMark = async (id: string) => (await store.getItem(SESSION_ENDED, id)) as EndedMark | undefined;
@@ -184,8 +199,7 @@ export function createGrants(store: TokenStore): Grants {
     await store.putItem(SESSION, next.id, next);
     const mark = await endedMark(next.id);
     if (!mark) return next;
-    ended.set(next.id, Date.now());
-    checked.set(next.id, { active: false, at: Date.now() });
+    noteEnded(next.id);
     await store.putItem(SESSION, next.id, { ...next, endedAt: mark.endedAt, endReason: mark.endReason, endedBy: mark.endedBy });
     return undefined;
   }
@@ -207,8 +221,7 @@ export function createGrants(store: TokenStore): Grants {
     },
 
     async endSession(id, reason, actor) {
-      ended.set(id, Date.now());
-      checked.set(id, { active: false, at: Date.now() });
+      noteEnded(id);
       const endedAt = new Date().toISOString();
       // The mark goes first: a refresh or create that writes the record after this sees it and backs off.
       if (!(await endedMark(id))) await store.putItem(SESSION_ENDED, id, { endedAt, endReason: reason, endedBy: actor, expiresAt: Date.now() + DAY_MS } satisfies EndedMark);
@@ -273,7 +286,11 @@ export function createGrants(store: TokenStore): Grants {
         const record = (await store.takeItem(REFRESH, key)) as RefreshRecord | undefined;
         if (record) {
           const session = await getSession(record.sid);
-          if (!activeNow(session) || record.expiresAt < Date.now() || ended.has(record.sid) || (await endedMark(record.sid))) return {};
+          if (!activeNow(session) || record.expiresAt < Date.now() || ended.has(record.sid)) return {};
+          if (await endedMark(record.sid)) {
+            noteEnded(record.sid);
+            return {};
+          }
           return { ok: { session, clientId: record.clientId } };
         }
       }
@@ -290,7 +307,11 @@ export function createGrants(store: TokenStore): Grants {
     async touch(sid) {
       // Re-read rather than write back what the refresh started from: that copy predates any end since.
       const current = await getSession(sid);
-      if (!activeNow(current) || ended.has(sid) || (await endedMark(sid))) return undefined;
+      if (!activeNow(current) || ended.has(sid)) return undefined;
+      if (await endedMark(sid)) {
+        noteEnded(sid);
+        return undefined;
+      }
       return await writeUnlessEnded({ ...current, lastRefreshedAt: new Date().toISOString(), refreshCount: current.refreshCount + 1 });
     },
 
