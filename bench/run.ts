@@ -12,7 +12,7 @@
  * a count and a time limit; every process started is stopped on success, error and SIGINT.
  *
  * Environment: BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
- * BENCH_ROUNDS=3, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks).
+ * BENCH_ROUNDS=5, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks).
  *
  * Run: npm run bench
  */
@@ -34,7 +34,7 @@ for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Er
 /** Every count and time limit of the run. */
 const PLAN = QUICK
   ? { rounds: 1, warm: 30, calls: 150, callCapMs: 5_000, listWarm: 3, lists: 20, listCapMs: 4_000, concurrency: 32, loadMs: 1_500, loadWarmMs: 300, sessions: 200, upstreams: 5, tools: 50 }
-  : { rounds: 3, warm: 100, calls: 500, callCapMs: 20_000, listWarm: 5, lists: 100, listCapMs: 15_000, concurrency: 32, loadMs: 5_000, loadWarmMs: 1_000, sessions: 1000, upstreams: 5, tools: 50 };
+  : { rounds: 5, warm: 100, calls: 500, callCapMs: 20_000, listWarm: 5, lists: 100, listCapMs: 15_000, concurrency: 32, loadMs: 5_000, loadWarmMs: 1_000, sessions: 1000, upstreams: 5, tools: 50 };
 if (process.env.BENCH_ROUNDS) PLAN.rounds = Math.max(1, Math.min(9, Number(process.env.BENCH_ROUNDS) || PLAN.rounds));
 if (process.env.BENCH_SESSIONS) PLAN.sessions = Math.max(1, Math.min(10_000, Number(process.env.BENCH_SESSIONS) || PLAN.sessions));
 

@@ -10,6 +10,7 @@ import { callTool, openSession } from "./raw-mcp.ts";
 
 const run = promisify(execFile);
 
+/** The repository root (bench/lib/../..), where the CLI, the sources and node_modules are. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
 const NODE = process.execPath;
 const REGISTER = join(ROOT, "core/serve/node-ts-register.mjs");
