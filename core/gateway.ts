@@ -64,6 +64,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     log,
     defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds,
     maxLifetimeSeconds: config.tokens.maxLifetimeSeconds,
+    verifyCacheMs: config.tokens.verifyCacheMs,
   });
   const keys = createSigningKeys({ retainSeconds: 86400 });
   const secrets = createSecretResolver(config.secrets, audit);
@@ -171,6 +172,8 @@ export function createGateway(input: GatewayConfig): Gateway {
     }
     if (only !== undefined && !registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
     const body = request.method === "POST" ? await readJsonBody(request, config.server.maxBodyBytes) : undefined;
+    // JSON-RPC 2.0: an empty batch is an invalid request, whichever transport would otherwise take it.
+    if (Array.isArray(body) && body.length === 0) throw new GatewayError("ERR_BAD_REQUEST", "Invalid Request: empty JSON-RPC batch");
     return endpoint.handle(request, identity, body, only);
   }
 

@@ -206,6 +206,11 @@ export interface TokenSettings {
   defaultExpiresIn?: string;
   /** Longest `expiresIn` accepted; default `365d`. */
   maxExpiresIn?: string;
+  /**
+   * How long a verified token may be answered from memory, ms; default 1000, 0 turns the cache off.
+   * Revoke and rotate drop the entry at once; it never outlives the token's expiry.
+   */
+  verifyCacheMs?: number;
 }
 
 /** Admin access settings. */
@@ -271,7 +276,7 @@ export interface ResolvedConfig {
   auth: AuthStrategy[];
   servers: Record<string, Upstream>;
   logger: Logger;
-  tokens: { store: TokenStore; defaultLifetimeSeconds: number; maxLifetimeSeconds: number };
+  tokens: { store: TokenStore; defaultLifetimeSeconds: number; maxLifetimeSeconds: number; verifyCacheMs: number };
   roles?: Record<string, Permissions>;
   authorize?: AuthorizeHook;
   audit: AuditSink[];

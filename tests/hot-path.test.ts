@@ -11,6 +11,7 @@ import type { AuditEvent } from "../core/audit/events.ts";
 import { permissionPolicy } from "../core/auth/permissions.ts";
 import { hashSecret, hashSecretSync, newSecret, wellFormed } from "../core/tokens/secret.ts";
 import { createTokenService, identityOf, type TokenService } from "../core/tokens/service.ts";
+import { createSigningKeys } from "../core/tokens/signing-keys.ts";
 import { sha256 } from "../core/tokens/sha256.ts";
 import type { TokenRecord, TokenStore } from "../core/tokens/types.ts";
 import { jsonlAudit } from "../plugins/audit/jsonl.ts";
@@ -200,6 +201,19 @@ test("JSONL sink: a full buffer drops the oldest events and writes how many", as
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("gateway JWTs verified once are answered from memory, but never after their key is retired or for other checks", async () => {
+  const keys = createSigningKeys({ retainSeconds: 0 });
+  const jwt = await keys.sign({ email: "a@example.com" }, { issuer: "https://gw.example", audience: "aud-1", subject: "alice", expiresInSeconds: 60, typ: "at+jwt" });
+  const first = await keys.verify(jwt, { issuer: "https://gw.example", audience: "aud-1", typ: "at+jwt" });
+  const again = await keys.verify(jwt, { issuer: "https://gw.example", audience: "aud-1", typ: "at+jwt" });
+  assert.is(again, first, "the second check is answered from memory");
+  const other = await keys.verify(jwt, { issuer: "https://gw.example", audience: "aud-2", typ: "at+jwt" }).then(() => "accepted", (e) => e.code);
+  assert.is(other, "ERR_INVALID_CREDENTIAL", "a cached token is still checked against another audience");
+  await keys.rotate(); // retainSeconds 0: the old key is retired at once
+  const retired = await keys.verify(jwt, { issuer: "https://gw.example", audience: "aud-1", typ: "at+jwt" }).then(() => "accepted", (e) => e.code);
+  assert.is(retired, "ERR_INVALID_CREDENTIAL", "a retired key's token is refused even though it was cached");
 });
 
 test.run();

@@ -56,6 +56,7 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     store: input.tokens?.store ?? memoryStore(),
     defaultLifetimeSeconds: duration(input.tokens?.defaultExpiresIn, 30 * 86400, "tokens.defaultExpiresIn"),
     maxLifetimeSeconds: duration(input.tokens?.maxExpiresIn, 365 * 86400, "tokens.maxExpiresIn"),
+    verifyCacheMs: input.tokens?.verifyCacheMs ?? 1000,
   };
   if (tokens.defaultLifetimeSeconds > tokens.maxLifetimeSeconds) {
     throw configError("tokens.defaultExpiresIn", "expected a lifetime no longer than tokens.maxExpiresIn");

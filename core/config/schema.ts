@@ -63,7 +63,8 @@ export const GatewayConfigSchema = v.strictObject(
       )),
       defaultExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
       maxExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 365d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 365d"))),
-    }, oneOf(["store", "defaultExpiresIn", "maxExpiresIn"]))),
+      verifyCacheMs: v.optional(v.pipe(v.number("expected milliseconds from 0 to 60000"), v.integer("expected milliseconds from 0 to 60000"), v.minValue(0, "expected milliseconds from 0 to 60000"), v.maxValue(60_000, "expected milliseconds from 0 to 60000"))),
+    }, oneOf(["store", "defaultExpiresIn", "maxExpiresIn", "verifyCacheMs"]))),
     roles: v.optional(v.record(
       v.string(),
       v.strictObject({

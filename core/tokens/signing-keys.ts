@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { GatewayError } from "../errors.ts";
-import { newId } from "./secret.ts";
+import { hashSecretSync, newId } from "./secret.ts";
 
 /** Options of `sign`. */
 export interface SignOptions {
@@ -50,6 +50,10 @@ export interface SigningKeyOptions {
 }
 
 const ALG = "ES256";
+// A P-256 signature check costs 100-500 µs; a token presented again (every call of a session) is
+// answered from memory for at most this long, never past its expiry or its key's retirement.
+const VERIFIED_TTL_MS = 60_000;
+const VERIFIED_MAX = 10_000;
 
 async function makeKey(): Promise<Key> {
   const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
@@ -70,6 +74,8 @@ async function makeKey(): Promise<Key> {
 export function createSigningKeys(options: SigningKeyOptions = {}): SigningKeys {
   const retainMs = (options.retainSeconds ?? 86400) * 1000;
   let keys: Promise<Key[]> | undefined;
+  // Keyed by the token's SHA-256 and the checks asked for, never by the token itself.
+  const verified = new Map<string, { payload: JWTPayload; until: number; kid: string }>();
   const all = (): Promise<Key[]> => (keys ??= makeKey().then((k) => [k]));
   const live = async (): Promise<Key[]> => {
     const now = Date.now();
@@ -94,6 +100,12 @@ export function createSigningKeys(options: SigningKeyOptions = {}): SigningKeys 
     },
 
     async verify(token, o) {
+      const cacheKey = `${o.typ ?? ""}|${String(o.issuer)}|${String(o.audience)}|${hashSecretSync(token)}`;
+      const hit = verified.get(cacheKey);
+      if (hit) {
+        if (hit.until > Date.now() && (await live()).some((k) => k.kid === hit.kid)) return hit.payload;
+        verified.delete(cacheKey);
+      }
       let kid: string | undefined;
       try {
         const header = decodeProtectedHeader(token);
@@ -113,6 +125,10 @@ export function createSigningKeys(options: SigningKeyOptions = {}): SigningKeys 
           clockTolerance: o.clockToleranceSeconds ?? 30,
           requiredClaims: ["exp", "iat"],
         });
+        const until = Math.min(Date.now() + VERIFIED_TTL_MS, (payload.exp as number) * 1000);
+        // Map order is insertion order: the oldest entry goes first when full.
+        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+        verified.set(cacheKey, { payload, until, kid: key.kid });
         return payload;
       } catch (err) {
         const code = (err as { code?: string }).code;
