@@ -50,6 +50,16 @@ export interface Target {
 
 const cleanups = new Set<() => Promise<void>>();
 
+/** Time from spawning `p` (started just before `t0`) to its first served tools/call; stops it after. */
+async function timeToFirstCall(t0: number, p: Proc, port: number, token: string | undefined, tool: string): Promise<number> {
+  try {
+    await firstCall(`http://127.0.0.1:${port}/mcp`, token, tool, p);
+    return performance.now() - t0;
+  } finally {
+    await stop(p);
+  }
+}
+
 /**
  * Runs every pending cleanup (SDK-spawned stdio servers, temp dirs); used on success, error and SIGINT.
  *
@@ -170,12 +180,7 @@ export function floorB(tools: number): Target {
       const port = await freePort();
       const t0 = performance.now();
       const p = start(ECHO_CMD[0]!, [...ECHO_CMD.slice(1), "--http", String(port), "--tools", "1"]);
-      try {
-        await firstCall(`http://127.0.0.1:${port}/mcp`, undefined, "echo", p);
-        return performance.now() - t0;
-      } finally {
-        await stop(p);
-      }
+      return await timeToFirstCall(t0, p, port, undefined, "echo");
     },
     async close() {
       if (proc) await stop(proc);
@@ -250,12 +255,7 @@ export function portcullis(runtime: Runtime, upstreams: number, tools: number): 
       const t0 = performance.now();
       const p = start(cmd, args, gatewayEnv(boot!.dir, 1, 1));
       p.child.stdout!.resume();
-      try {
-        await firstCall(`http://127.0.0.1:${port}/mcp`, boot!.token, "echo1__echo", p);
-        return performance.now() - t0;
-      } finally {
-        await stop(p);
-      }
+      return await timeToFirstCall(t0, p, port, boot!.token, "echo1__echo");
     },
     async close() {
       if (proc) await stop(proc);

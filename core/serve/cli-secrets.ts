@@ -9,6 +9,7 @@ import { createSigningKeys } from "../tokens/signing-keys.ts";
 import { createTokenService } from "../tokens/service.ts";
 import type { GatewayConfig, PluginContext } from "../types.ts";
 import { vault as makeVault } from "../../plugins/secrets/vault.ts";
+import { adminClient } from "./admin-client.ts";
 
 /** Parsed options of `portcullis secrets ...`. */
 export interface SecretsCliOptions {
@@ -57,22 +58,7 @@ const rotated = (r: { keyId: string; reencrypted: number }, asJson: boolean): st
     : `re-encrypted ${r.reencrypted} record(s) under master key id ${r.keyId}\nstart the gateway with PORTCULLIS_MASTER_KEY set to the new key from now on`;
 
 async function remote(action: string, arg: string | undefined, o: SecretsCliOptions, stdin: () => Promise<string>): Promise<string> {
-  const token = o.adminToken ?? process.env.PORTCULLIS_ADMIN_TOKEN;
-  if (!token) throw new GatewayError("ERR_AUTH_REQUIRED", "--admin-token or PORTCULLIS_ADMIN_TOKEN is required with --url");
-  const base = o.url!.replace(/\/+$/, "");
-  const call = async (method: string, path: string, body?: unknown): Promise<Record<string, unknown>> => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await res.json().catch(() => ({})) as Record<string, unknown>;
-    if (!res.ok) {
-      const e = data.error as { code?: string; message?: string } | undefined;
-      throw new GatewayError("ERR_BAD_REQUEST", `${res.status} ${e?.code ?? ""}: ${e?.message ?? res.statusText}`);
-    }
-    return data;
-  };
+  const call = adminClient(o.url!, o.adminToken);
   if (action === "list") {
     const { credentials } = await call("GET", "/v1/credentials") as { credentials: SecretInfo[] };
     return o.json ? JSON.stringify(credentials, null, 2) : table(credentials);

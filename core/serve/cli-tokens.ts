@@ -7,6 +7,7 @@ import { parseCreateBody } from "../tokens/api.ts";
 import { createTokenService, type TokenFilter } from "../tokens/service.ts";
 import type { PublicToken } from "../tokens/types.ts";
 import type { GatewayConfig } from "../types.ts";
+import { adminClient } from "./admin-client.ts";
 
 /** Parsed options of `portcullis tokens ...`. */
 export interface TokenCliOptions {
@@ -61,22 +62,7 @@ function table(tokens: PublicToken[]): string {
 }
 
 async function remote(action: string, arg: string | undefined, o: TokenCliOptions): Promise<string> {
-  const token = o.adminToken ?? process.env.PORTCULLIS_ADMIN_TOKEN;
-  if (!token) throw new GatewayError("ERR_AUTH_REQUIRED", "--admin-token or PORTCULLIS_ADMIN_TOKEN is required with --url");
-  const base = o.url!.replace(/\/+$/, "");
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(base + path, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const data = await res.json().catch(() => ({})) as Record<string, unknown>;
-    if (!res.ok) {
-      const e = data.error as { code?: string; message?: string } | undefined;
-      throw new GatewayError("ERR_BAD_REQUEST", `${res.status} ${e?.code ?? ""}: ${e?.message ?? res.statusText}`);
-    }
-    return data;
-  };
+  const call = adminClient(o.url!, o.adminToken);
   if (action === "create") return show(await call("POST", "/v1/auth/tokens", createBody(o)) as never, !!o.json);
   if (action === "list") {
     const q = new URLSearchParams();

@@ -64,16 +64,19 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     return tokenResponse(body);
   }
 
+  /** Ends the session a replayed code or refresh token belongs to, audits it, and returns the error answer to throw. */
+  async function replayed(session: { id: string; subject?: string }, action: "code_replay" | "refresh_reuse", client: ClientRecord, reason: string, message: string): Promise<Response> {
+    await rt.grants.endSession(session.id, action, "system");
+    rt.audit({ action, outcome: "refused", clientId: client.clientId, sessionId: session.id, subject: session.subject, reason });
+    return oauthError("invalid_grant", message);
+  }
+
   async function authorizationCode(client: ClientRecord, form: URLSearchParams, issuer: string): Promise<Response> {
     allows(client, "authorization_code");
     const code = need(form, "code");
     const redeemed = await rt.grants.redeemCode(code);
-    if (redeemed.replayOf) {
-      // A code is good once: a second use means it leaked, so whatever the first use produced is ended.
-      await rt.grants.endSession(redeemed.replayOf.id, "code_replay", "system");
-      rt.audit({ action: "code_replay", outcome: "refused", clientId: client.clientId, sessionId: redeemed.replayOf.id, subject: redeemed.replayOf.subject, reason: "authorization code used twice; its session was ended" });
-      throw oauthError("invalid_grant", "authorization code is invalid or was already used");
-    }
+    // A code is good once: a second use means it leaked, so whatever the first use produced is ended.
+    if (redeemed.replayOf) throw await replayed(redeemed.replayOf, "code_replay", client, "authorization code used twice; its session was ended", "authorization code is invalid or was already used");
     const c = redeemed.ok;
     if (!c) throw oauthError("invalid_grant", "authorization code is invalid, expired or was already used");
     if (c.clientId !== client.clientId) throw oauthError("invalid_grant", "authorization code was issued to another client");
@@ -104,12 +107,8 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     allows(client, "refresh_token");
     checkResource(form, issuer);
     const redeemed = await rt.grants.redeemRefresh(need(form, "refresh_token"));
-    if (redeemed.replayOf) {
-      // Rotation means an old refresh token is only ever presented by someone who copied it: end the family.
-      await rt.grants.endSession(redeemed.replayOf.id, "refresh_reuse", "system");
-      rt.audit({ action: "refresh_reuse", outcome: "refused", clientId: client.clientId, sessionId: redeemed.replayOf.id, subject: redeemed.replayOf.subject, reason: "a rotated refresh token was used again; the session was ended" });
-      throw oauthError("invalid_grant", "refresh token is invalid or was already used");
-    }
+    // Rotation means an old refresh token is only ever presented by someone who copied it: end the family.
+    if (redeemed.replayOf) throw await replayed(redeemed.replayOf, "refresh_reuse", client, "a rotated refresh token was used again; the session was ended", "refresh token is invalid or was already used");
     const r = redeemed.ok;
     if (!r) throw oauthError("invalid_grant", "refresh token is invalid, expired or revoked");
     if (r.clientId !== client.clientId) {
