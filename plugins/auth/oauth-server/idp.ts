@@ -1,17 +1,13 @@
 import * as oauth from "oauth4webapi";
+import type { GrantSubject } from "./grants.ts";
 import type { ResolvedOptions } from "./options.ts";
 
-/** What the IdP told us about the user, after the ID token checked out. */
-export interface IdpUser {
-  /** The IdP's `sub`: the only claim an IdP guarantees is unique and never reassigned. */
-  subject: string;
-  /** Only when the IdP asserted `email_verified: true`. */
-  email?: string;
-  name?: string;
-  team?: string;
-  org?: string;
-  roles: string[];
-}
+/**
+ * What the IdP told us about the user, after the ID token checked out: `subject` is the IdP's `sub` (the
+ * only claim an IdP guarantees is unique and never reassigned), and `email` is there only when the IdP
+ * asserted `email_verified: true`.
+ */
+export type IdpUser = Omit<GrantSubject, "permissions">;
 
 /** Sign-in at the company IdP: authorization code + PKCE + nonce, with oauth4webapi. */
 export interface IdpClient {
