@@ -1,6 +1,7 @@
 import { createAudit } from "./audit/bus.ts";
 import { runAuth } from "./auth/pipeline.ts";
 import { permissionPolicy } from "./auth/permissions.ts";
+import { needsWriteScope } from "./auth/step-up.ts";
 import { resolveConfig } from "./config/resolve.ts";
 import { GatewayError } from "./errors.ts";
 import { readJsonBody } from "./http/body.ts";
@@ -88,6 +89,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     log,
   });
   const routes = routesOf([...config.auth, ...mappers]);
+  const stepUp = new Set(config.auth.filter((s) => s.scopeStepUp).map((s) => s.name));
   routes.set("GET /.well-known/jwks.json", {
     method: "GET",
     path: "/.well-known/jwks.json",
@@ -161,19 +163,25 @@ export function createGateway(input: GatewayConfig): Gateway {
       throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
     }
     const identity = await authenticate(request, url, info, false);
-    if (!identity.scopes.includes("mcp:read") && !identity.scopes.includes("mcp:write")) {
-      // Step-up (RFC 6750 / MCP authorization): tell the client which scope to ask its IdP for.
+    // Step-up (RFC 6750 / MCP authorization): tell the client which scope to ask its authorization server for.
+    const insufficient = (message: string) => {
       const prm = routes.has("GET /.well-known/oauth-protected-resource/mcp")
         ? `, resource_metadata="${(config.server.publicUrl ?? url.origin).replace(/\/+$/, "")}/.well-known/oauth-protected-resource/mcp"`
         : "";
-      throw new GatewayError("ERR_INSUFFICIENT_SCOPE", "the credential carries neither mcp:read nor mcp:write", {
+      return new GatewayError("ERR_INSUFFICIENT_SCOPE", message, {
         headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp:read mcp:write"${prm}` },
       });
+    };
+    if (!identity.scopes.includes("mcp:read") && !identity.scopes.includes("mcp:write")) {
+      throw insufficient("the credential carries neither mcp:read nor mcp:write");
     }
     if (only !== undefined && !registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
     const body = request.method === "POST" ? await readJsonBody(request, config.server.maxBodyBytes) : undefined;
     // JSON-RPC 2.0: an empty batch is an invalid request, whichever transport would otherwise take it.
     if (Array.isArray(body) && body.length === 0) throw new GatewayError("ERR_BAD_REQUEST", "Invalid Request: empty JSON-RPC batch");
+    if (stepUp.has(identity.strategy) && await needsWriteScope(body, identity, only, { registry, policy, separator: config.server.separator })) {
+      throw insufficient("this tool needs the mcp:write scope");
+    }
     return endpoint.handle(request, identity, body, only);
   }
 

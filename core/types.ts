@@ -140,6 +140,11 @@ export interface AuthStrategy {
   authenticate(request: Request, ctx: AuthContext): AuthOutcome | Promise<AuthOutcome>;
   /** A `WWW-Authenticate` challenge offered when no strategy accepted the request; a function when it depends on the request (its URL). */
   challenge?: string | ((ctx: AuthContext) => string);
+  /**
+   * The client can ask its authorization server for more scope (OAuth): a read-only token calling a write
+   * tool its permissions reach gets 403 `insufficient_scope` instead of "Unknown tool".
+   */
+  scopeStepUp?: boolean;
   routes?: Route[];
   /** Receives the gateway's services (token service, audit, logger) once, before the first request. */
   setup?(ctx: PluginContext): void | Promise<void>;

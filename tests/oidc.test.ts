@@ -188,6 +188,27 @@ test("403 insufficient_scope (step-up) for a valid token without mcp:read or mcp
   assert.match(challenge, `resource_metadata="${gw.url}/.well-known/oauth-protected-resource/mcp"`);
 });
 
+test("step-up: a read-only IdP token calling a write tool its permissions reach gets 403 insufficient_scope; read-only tools work", async () => {
+  const token = await realToken({ scope: "mcp:read" });
+  const c = await mcpClient(token, "2026-07-28");
+  assert.is(text(await c.callTool({ name: "local__echo", arguments: { message: "read" } })), "read", "read-only tools are callable");
+  const res = await fetch(`${gw.url}/mcp`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2026-07-28" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "notes__add_note", arguments: { title: "x", text: "y" } } }),
+  });
+  assert.is(res.status, 403);
+  assert.is((await res.json()).error.data.code, "ERR_INSUFFICIENT_SCOPE");
+  const challenge = res.headers.get("www-authenticate") ?? "";
+  assert.match(challenge, 'error="insufficient_scope"');
+  assert.match(challenge, 'scope="mcp:read mcp:write"');
+  // Gateway tokens cannot step up (their scopes are fixed): the same call stays an unknown tool for them.
+  const { secret } = await gw.gateway.tokens.create({ user: "reader", scopes: ["mcp:read"], expiresInSeconds: 600 }, "test");
+  const plain = await mcpClient(secret, "2026-07-28");
+  const err = await plain.callTool({ name: "notes__add_note", arguments: { title: "x", text: "y" } }).then(() => undefined, (e: Error) => e);
+  assert.match(err?.message ?? "", "Unknown tool");
+});
+
 test("refused: alg none", async () => {
   const now = Math.floor(Date.now() / 1000);
   const enc = (o: unknown) => base64url.encode(JSON.stringify(o));

@@ -184,6 +184,8 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
 
   return {
     name: NAME,
+    // Clients can come back for a token with mcp:write: read-only tokens calling write tools get 403 insufficient_scope.
+    scopeStepUp: true,
     // Points MCP clients at the metadata that names this gateway as their authorization server (RFC 9728 §5.1).
     challenge: (ctx) => {
       const path = ctx.url.pathname;

@@ -462,6 +462,8 @@ export function oidc(options: OidcOptions): AuthStrategy {
 
   return {
     name: NAME,
+    // The client can get a token with more scope from the IdP: read-only tokens calling write tools get 403 insufficient_scope.
+    scopeStepUp: true,
     challenge: (ctx) => {
       const scope = mcpScopes.join(" ");
       return `Bearer resource_metadata="${baseUrl(ctx)}/.well-known/oauth-protected-resource/mcp"${scope ? `, scope="${scope}"` : ""}`;
