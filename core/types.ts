@@ -129,6 +129,8 @@ export interface TransportContext {
   secret(name: string): Promise<string>;
   /** Set on per-user connections: the user and their own credential for this server. */
   user?: { identity: Identity; credential: string };
+  /** Writes one line of the server's own output (a stdio server's stderr) to the gateway's log, redacted. */
+  log?(line: string): void;
 }
 
 /**

@@ -19,6 +19,7 @@ const PROBE = new URL("../examples/servers/credential-probe.ts", import.meta.url
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let who: { url: string; close(): Promise<void>; handler: ReturnType<typeof verifyIdentityHandler> };
 const clients: Client[] = [];
+const logged: Array<Record<string, unknown>> = [];
 
 function text(result: unknown): string {
   return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? "").join("");
@@ -47,12 +48,13 @@ test.before(async () => {
   }, { port: 0, handleSignals: false });
   who = { url: `${served.url}/mcp`, close: () => served.close(), handler };
   gateway = await startGateway({
+    logger: { ...quietLogger, info: (message: string, fields?: Record<string, unknown>) => void logged.push({ message, ...fields }) },
     auth: [await testAuth()],
     tokens: { store: memoryStore() },
     secrets: [vault({ masterKey: MASTER })],
     servers: {
       who: http({ url: who.url, userCredential: { header: "Authorization", format: "Bearer {credential}", required: true } }),
-      gh: stdio({ script: PROBE, stderr: "ignore", userCredential: { env: "GITHUB_TOKEN", required: true, idleSeconds: 60 } }),
+      gh: stdio({ script: PROBE, userCredential: { env: "GITHUB_TOKEN", required: true, idleSeconds: 60 } }),
     },
   });
 });
@@ -115,6 +117,11 @@ test("a stdio server runs once per user, with that user's credential in its envi
   const pa = JSON.parse(text(await a.callTool({ name: "gh__pid", arguments: {} })));
   const pb = JSON.parse(text(await b.callTool({ name: "gh__pid", arguments: {} })));
   assert.ok(pa.pid !== pb.pid, "one process per user");
+  // The servers' own stderr lines reach the gateway's log with each user's credential redacted.
+  await waitFor(() => logged.filter((l) => l.message === "upstream says" && l.server === "gh").length >= 2);
+  const lines = logged.filter((l) => l.message === "upstream says" && l.server === "gh").map((l) => String(l.line));
+  assert.ok(lines.every((l) => !l.includes("ghp_")), lines.join("\n"));
+  assert.ok(lines.some((l) => l.includes("GITHUB_TOKEN=[REDACTED:user:gh]")));
   // Changing a credential replaces that user's connection: a new process with the new value.
   assert.is((await put("gh", ALICE_KEY, "ghp_alice_new_00000000000000000000000003")).status, 200);
   await waitFor(async () => {

@@ -71,7 +71,10 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       onChange: emit,
       identity: mappersOf(upstream),
       redactor: options.secrets.redactor,
-      context: { secret: (secret) => options.secrets.resolve(secret, { server: name }) },
+      context: {
+        secret: (secret) => options.secrets.resolve(secret, { server: name }),
+        log: (line) => log.info("upstream says", { server: name, line: options.secrets.redactor.redactText(line) }),
+      },
     }));
     if (upstream.perUser) perUser.set(name, new Map());
   }
@@ -144,16 +147,18 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     if (again) return again;
     const own = createRedactor();
     own.add(credential, `user:${name}`);
+    const redactor = layeredRedactor(options.secrets.redactor, own);
     const conn = new UpstreamConnection(name, upstream, {
       log,
       // A user's own connection lists what that user's credential lets them see; changes reach their sessions too.
       onChange: emit,
       identity: mappersOf(upstream),
       ownsUpstream: false,
-      redactor: layeredRedactor(options.secrets.redactor, own),
+      redactor,
       context: {
         secret: (secret) => options.secrets.resolve(secret, { server: name, subject: identity.subject }),
         user: { identity, credential },
+        log: (line) => log.info("upstream says", { server: name, subject: identity.subject, line: redactor.redactText(line) }),
       },
     });
     const ready = conn.start().then(() => conn);

@@ -2,7 +2,7 @@
  * A stdio MCP server for trying per-user credentials and secrets: `env` answers with the value (and SHA-256) of one
  * of its environment variables and `pid` with its process id, so you can see which credential a server
  * was started with and that each user gets a process of their own. The gateway redacts known secret
- * values in its answers, so a caller sees `[REDACTED:NAME]` where the value would be.
+ * values in its answers and in the stderr lines it logs, so `[REDACTED:NAME]` stands where the value would be.
  *
  * Run: node --import ./core/serve/node-ts-register.mjs examples/servers/credential-probe.ts
  */
@@ -30,3 +30,5 @@ server.registerTool("pid", {
 }, () => ({ content: [{ type: "text", text: JSON.stringify({ pid: proc?.pid ?? (globalThis as { Deno?: { pid: number } }).Deno?.pid }) }] }));
 
 await server.connect(new StdioServerTransport());
+// A careless log line, as real servers write them: the gateway logs stderr lines with known secrets redacted.
+console.error(`credential-probe: started, GITHUB_TOKEN=${env("GITHUB_TOKEN") ?? "(unset)"}`);

@@ -22,8 +22,11 @@ export interface StdioOptions {
   /** Pass the gateway's whole environment instead of a safe default set (PATH, HOME ...). Default false. */
   inheritEnv?: boolean;
   cwd?: string;
-  /** What to do with the server's stderr; default "inherit" (shown in the gateway's log). */
-  stderr?: "inherit" | "ignore";
+  /**
+   * What to do with the server's stderr: "log" (default) writes each line to the gateway's log with known
+   * secret values redacted; "inherit" passes it through untouched; "ignore" drops it.
+   */
+  stderr?: "log" | "inherit" | "ignore";
   /** Per-request timeout in milliseconds; default 60000. */
   timeoutMs?: number;
   /** Start timeout in milliseconds; default 15000. */
@@ -40,6 +43,26 @@ export interface StdioOptions {
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Splits a stream into lines and hands each to `log` (a partial last line waits for its newline, up to 8 KiB). */
+function forwardLines(stream: { on(event: "data", listener: (chunk: Uint8Array | string) => void): unknown } | null, log: (line: string) => void): void {
+  if (!stream) return;
+  const decoder = new TextDecoder();
+  let pending = "";
+  stream.on("data", (chunk) => {
+    pending += typeof chunk === "string" ? chunk : decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) !== -1) {
+      const line = pending.slice(0, nl).replace(/\r$/, "");
+      pending = pending.slice(nl + 1);
+      if (line !== "") log(line);
+    }
+    if (pending.length > 8192) {
+      log(pending);
+      pending = "";
+    }
+  });
+}
 
 function str(value: unknown, path: string): string {
   if (typeof value !== "string" || value === "") throw configError(path, "expected a non-empty string", JSON.stringify(value));
@@ -82,8 +105,8 @@ export function stdio(options: StdioOptions): Upstream {
   }
   const identity = identityOf(options.identity, "stdio.identity");
   const cwd = options.cwd === undefined ? undefined : str(options.cwd, "stdio.cwd");
-  if (options.stderr !== undefined && options.stderr !== "inherit" && options.stderr !== "ignore") {
-    throw configError("stdio.stderr", 'expected "inherit" or "ignore"', JSON.stringify(options.stderr));
+  if (options.stderr !== undefined && options.stderr !== "log" && options.stderr !== "inherit" && options.stderr !== "ignore") {
+    throw configError("stdio.stderr", 'expected "log", "inherit" or "ignore"', JSON.stringify(options.stderr));
   }
   // Logs and /healthz show the command as written, before ${VAR} interpolation, so no secret passed
   // on the command line reaches them.
@@ -106,7 +129,10 @@ export function stdio(options: StdioOptions): Upstream {
         if (/[\u0000]/.test(ctx.user.credential)) throw new GatewayError("ERR_BAD_REQUEST", `the stored credential for ${credentialEnv} contains a NUL character`);
         resolved[credentialEnv] = ctx.user.credential;
       }
-      return new StdioClientTransport({ command, args, cwd, env: { ...base, ...resolved }, stderr: options.stderr ?? "inherit" });
+      const mode = options.stderr ?? "log";
+      const transport = new StdioClientTransport({ command, args, cwd, env: { ...base, ...resolved }, stderr: mode === "log" ? "pipe" : mode });
+      if (mode === "log" && ctx.log) forwardLines(transport.stderr, ctx.log);
+      return transport;
     },
   };
 }
