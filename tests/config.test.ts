@@ -269,6 +269,22 @@ test("an unknown auth.type is an ERR_CONFIG naming auth.type; a known one is use
 
 // --- loadConfigFile -------------------------------------------------------------------------------
 
+test("the example configs load and validate (with their environment set)", async () => {
+  const env = { OKTA_ISSUER: "https://acme.okta.com/oauth2/default", OKTA_CLIENT_ID: "0oa-example", OKTA_CLIENT_SECRET: "example-secret-value", PORTCULLIS_MASTER_KEY: btoa("k".repeat(32)) };
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    const config = await loadConfigFile(new URL("../examples/oauth-sso.config.ts", import.meta.url).pathname);
+    const resolved = resolveConfig(config);
+    assert.equal(resolved.auth.map((a) => a.name), ["auth:oauth", "auth:bearer"]);
+    assert.equal(resolved.identity.map((m) => m.name), ["identity:headers", "identity:jwt-assertion"]);
+    assert.ok(resolved.servers.github?.perUser?.required, "github needs each user's own credential");
+    await resolved.tokens.store.close();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+  }
+});
+
 test("loadConfigFile reads a .json config in the seed's shape", async () => {
   const file = join(dir, "seed.json");
   await writeFile(file, JSON.stringify(SEED, null, 2));

@@ -50,6 +50,10 @@ function jsonOauth(auth: Record<string, unknown>, path: string): ReturnType<Json
     if (!isGatewayError(err)) throw err;
     throw new GatewayError("ERR_CONFIG", err.message.replace(/^auth\.oauth\.(upstream\.)?|^oidc\./, `${path}.`));
   };
+  // The block arrives interpolated; oauthServer() and oidc() interpolate their options again, so a
+  // literal `${` that survived the first pass is escaped to stay literal.
+  const lit = <T>(v: T): T => (typeof v === "string" ? v.replaceAll("${", "$${") as T : Array.isArray(v) ? v.map(lit) as T : v);
+  auth = Object.fromEntries(Object.entries(auth).map(([k, v]) => [k, lit(v)]));
   try {
     if (auth.clientSecret !== undefined || auth.audience === undefined) {
       return [oauthServer({

@@ -4,6 +4,7 @@ import { configError, GatewayError } from "../../core/errors.ts";
 import { hashSecret, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
 import type { AuthContext, AuthOutcome, AuthStrategy, Identity, Logger, PluginContext } from "../../core/types.ts";
 import { type OidcClaimMapping, type OidcClaimPath, mapIdentity, OIDC_PRESETS, type OidcProvider, verifiedEmail } from "./oidc-presets.ts";
+import { interpolateDeep } from "../../core/config/interpolate.ts";
 
 export type { OidcClaimMapping, OidcClaimPath, OidcProvider } from "./oidc-presets.ts";
 
@@ -154,8 +155,10 @@ function isUnreachable(err: unknown): boolean {
  *   servers: { notes: stdio({ command: "notes-server" }) },
  * });
  */
-export function oidc(options: OidcOptions): AuthStrategy {
-  if (typeof options !== "object" || options === null) throw configError("oidc", "expected an options object");
+export function oidc(input: OidcOptions): AuthStrategy {
+  if (typeof input !== "object" || input === null) throw configError("oidc", "expected an options object");
+  // `${VAR}` in any string option (issuer, audience, introspection secret ...) is replaced from the environment, once.
+  const options = interpolateDeep(input, "oidc");
   const provider = options.provider ?? "custom";
   if (!Object.hasOwn(OIDC_PRESETS, provider)) {
     throw configError("oidc.provider", `expected one of ${Object.keys(OIDC_PRESETS).join(", ")}`, JSON.stringify(provider));

@@ -1,6 +1,7 @@
 import { configError } from "../../../core/errors.ts";
 import { parseDuration } from "../../../core/tokens/duration.ts";
 import type { Permissions } from "../../../core/types.ts";
+import { interpolateDeep } from "../../../core/config/interpolate.ts";
 
 /** The company identity provider users sign in at. */
 export interface UpstreamIdp {
@@ -138,9 +139,11 @@ function strings(value: unknown, path: string): string[] | undefined {
  * @example
  * const o = resolveOptions({ upstream: { issuer: "https://id.example.com", clientId: "gw", clientSecret: "s" } });
  */
-export function resolveOptions(input: OauthServerOptions): ResolvedOptions {
+export function resolveOptions(options: OauthServerOptions): ResolvedOptions {
   const base = "auth.oauth";
-  if (typeof input !== "object" || input === null) throw configError(base, "expected an options object");
+  if (typeof options !== "object" || options === null) throw configError(base, "expected an options object");
+  // `${VAR}` in any string option (issuer, client secret ...) is replaced from the environment, once.
+  const input = interpolateDeep(options, base);
   const up = input.upstream as UpstreamIdp | undefined;
   if (typeof up !== "object" || up === null) throw configError(`${base}.upstream`, "expected { issuer, clientId, clientSecret }");
   const issuer = text(up.issuer, `${base}.upstream.issuer`);
