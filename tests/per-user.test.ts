@@ -14,7 +14,7 @@ const test = suite("per-user credentials");
 const MASTER = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 const ALICE_GH = "ghp_alice0000000000000000000000000000001";
 const BOB_GH = "ghp_bob000000000000000000000000000000002";
-const PROBE = new URL("../examples/servers/credential-probe.ts", import.meta.url).pathname;
+const ECHO_SECRETS = new URL("../examples/servers/echo-secrets.ts", import.meta.url).pathname;
 
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let who: { url: string; close(): Promise<void>; handler: ReturnType<typeof verifyIdentityHandler> };
@@ -54,7 +54,7 @@ test.before(async () => {
     secrets: [vault({ masterKey: MASTER })],
     servers: {
       who: http({ url: who.url, userCredential: { header: "Authorization", format: "Bearer {credential}", required: true } }),
-      gh: stdio({ script: PROBE, userCredential: { env: "GITHUB_TOKEN", required: true, idleSeconds: 60 } }),
+      gh: stdio({ script: ECHO_SECRETS, userCredential: { env: "GITHUB_TOKEN", required: true, idleSeconds: 60 } }),
     },
   });
 });
@@ -114,8 +114,8 @@ test("a stdio server runs once per user, with that user's credential in its envi
   assert.is(JSON.parse(text(ra)).sha256, await sha(ALICE_GH));
   assert.is(JSON.parse(text(rb)).sha256, await sha(BOB_GH));
   assert.not.match(text(ra) + text(rb), /ghp_/);
-  const pa = JSON.parse(text(await a.callTool({ name: "gh__pid", arguments: {} })));
-  const pb = JSON.parse(text(await b.callTool({ name: "gh__pid", arguments: {} })));
+  const pa = JSON.parse(text(ra));
+  const pb = JSON.parse(text(rb));
   assert.ok(pa.pid !== pb.pid, "one process per user");
   // The servers' own stderr lines reach the gateway's log with each user's credential redacted.
   await waitFor(() => logged.filter((l) => l.message === "upstream says" && l.server === "gh").length >= 2);
@@ -125,7 +125,7 @@ test("a stdio server runs once per user, with that user's credential in its envi
   // Changing a credential replaces that user's connection: a new process with the new value.
   assert.is((await put("gh", ALICE_KEY, "ghp_alice_new_00000000000000000000000003")).status, 200);
   await waitFor(async () => {
-    const p = JSON.parse(text(await a.callTool({ name: "gh__pid", arguments: {} })));
+    const p = JSON.parse(text(await a.callTool({ name: "gh__env", arguments: { name: "GITHUB_TOKEN" } })));
     return p.pid !== pa.pid;
   });
 });

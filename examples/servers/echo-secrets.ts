@@ -8,6 +8,7 @@
  *      deno run -A examples/servers/echo-secrets.ts | bun run examples/servers/echo-secrets.ts
  */
 import { createMcpHandler, fromJsonSchema, McpServer } from "@modelcontextprotocol/server";
+import { args, isMain, serveHttp } from "./serve-http.ts";
 
 const proc = (globalThis as { process?: { pid: number; env: Record<string, string | undefined> } }).process;
 const readEnv = (name: string): string | undefined =>
@@ -72,19 +73,13 @@ async function main(args: string[]): Promise<void> {
   if (at === -1) {
     const { StdioServerTransport } = await import("@modelcontextprotocol/server/stdio");
     await createEchoSecretsServer().connect(new StdioServerTransport());
+    // A careless log line, as real servers write them: the gateway logs stderr lines with known secrets redacted.
+    if (readEnv("GITHUB_TOKEN") !== undefined) console.error(`echo-secrets: started, GITHUB_TOKEN=${readEnv("GITHUB_TOKEN")}`);
     return;
   }
   const port = Number(args[at + 1] ?? 8792);
   const handler = echoSecretsHttpHandler();
-  const g = globalThis as { Deno?: { serve(o: object, h: (r: Request) => Promise<Response>): unknown }; Bun?: { serve(o: object): unknown } };
-  if (g.Deno) g.Deno.serve({ port, hostname: "127.0.0.1" }, handler.fetch);
-  else if (g.Bun) g.Bun.serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  else (await import("@hono/node-server")).serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  console.error(`echo-secrets MCP server on http://127.0.0.1:${port}/mcp`);
+  await serveHttp("echo-secrets", port, handler.fetch);
 }
 
-const self = (import.meta as { main?: boolean }).main;
-const argv = (globalThis as { process?: { argv: string[] } }).process?.argv ?? [];
-if (self === true || (self === undefined && argv[1] !== undefined && import.meta.url.endsWith(argv[1].replace(/^.*[\\/]/, "")))) {
-  await main(argv.slice(2));
-}
+if (isMain(import.meta)) await main(args());

@@ -7,6 +7,7 @@
  *      deno run -A examples/servers/notes.ts | bun run examples/servers/notes.ts
  */
 import { createMcpHandler, fromJsonSchema, McpServer, ResourceTemplate } from "@modelcontextprotocol/server";
+import { args, isMain, serveHttp } from "./serve-http.ts";
 
 const notes = new Map<string, string>([["welcome", "Portcullis forwards this note from the notes server."]]);
 
@@ -112,15 +113,7 @@ async function main(args: string[]): Promise<void> {
   }
   const port = Number(args[at + 1] ?? 8790);
   const handler = notesHttpHandler();
-  const g = globalThis as { Deno?: { serve(o: object, h: (r: Request) => Promise<Response>): unknown }; Bun?: { serve(o: object): unknown } };
-  if (g.Deno) g.Deno.serve({ port, hostname: "127.0.0.1" }, handler.fetch);
-  else if (g.Bun) g.Bun.serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  else (await import("@hono/node-server")).serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  console.error(`notes MCP server on http://127.0.0.1:${port}/mcp`);
+  await serveHttp("notes", port, handler.fetch);
 }
 
-const self = (import.meta as { main?: boolean }).main;
-const argv = (globalThis as { process?: { argv: string[] } }).process?.argv ?? [];
-if (self === true || (self === undefined && argv[1] !== undefined && import.meta.url.endsWith(argv[1].replace(/^.*[\\/]/, "")))) {
-  await main(argv.slice(2));
-}
+if (isMain(import.meta)) await main(args());

@@ -10,6 +10,7 @@
  */
 import { createMcpHandler, McpServer } from "@modelcontextprotocol/server";
 import { createRemoteJWKSet, jwtVerify } from "jose";
+import { args, isMain, serveHttp } from "./serve-http.ts";
 
 /** Settings of the verifying server. */
 export interface VerifyIdentityOptions {
@@ -93,15 +94,7 @@ async function main(args: string[]): Promise<void> {
     audience: arg("--audience") ?? "whoami",
     issuer: arg("--issuer"),
   });
-  const g = globalThis as { Deno?: { serve(o: object, h: (r: Request) => Promise<Response>): unknown }; Bun?: { serve(o: object): unknown } };
-  if (g.Deno) g.Deno.serve({ port, hostname: "127.0.0.1" }, handler.fetch);
-  else if (g.Bun) g.Bun.serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  else (await import("@hono/node-server")).serve({ port, hostname: "127.0.0.1", fetch: handler.fetch });
-  console.error(`verify-identity MCP server on http://127.0.0.1:${port}/mcp`);
+  await serveHttp("verify-identity", port, handler.fetch);
 }
 
-const self = (import.meta as { main?: boolean }).main;
-const argv = (globalThis as { process?: { argv: string[] } }).process?.argv ?? [];
-if (self === true || (self === undefined && argv[1] !== undefined && import.meta.url.endsWith(argv[1].replace(/^.*[\\/]/, "")))) {
-  await main(argv.slice(2));
-}
+if (isMain(import.meta)) await main(args());
