@@ -34,6 +34,20 @@ export interface Identity {
   strategy: string;
   /** The gateway token or key id, when the credential was one. */
   tokenId?: string;
+  /**
+   * Who vouches for `subject`: `gateway` for the gateway's own tokens and keys, `oidc:<iss>` for an
+   * identity provider, `oauth:<issuer>` for the gateway's OAuth server. Subjects are only ever compared
+   * together with their issuer (`principalOf`), so `bob` of one issuer is never `bob` of another.
+   * Default: the strategy's name.
+   */
+  issuer?: string;
+  /**
+   * The credential that presented this identity: a token id, an OAuth grant, a certificate fingerprint.
+   * An MCP session is bound to it; another credential cannot use the session. Default: the principal.
+   */
+  credentialId?: string;
+  /** When the presenting credential stops being valid, ms since the epoch; a session bound to it ends then. */
+  expiresAt?: number;
   /** Server and tool restrictions carried by the credential itself. */
   permissions?: Permissions;
   /** Extra claims a strategy wants to keep (never secrets). */
@@ -194,10 +208,19 @@ export interface ServerSettings {
   allowedOrigins?: string[];
   /** Separator between server and tool names on `/mcp`; default `__`. */
   separator?: string;
-  /** Idle time after which a 2025-era session is closed, in seconds; default 1800. */
+  /** Idle time after which a 2025-era session is closed, in seconds; default 600. */
   sessionIdleSeconds?: number;
   /** Most concurrent 2025-era sessions; default 10000. */
   maxSessions?: number;
+  /**
+   * Most concurrent 2025-era sessions of one caller (one principal); default 16. At the limit the caller's
+   * own least recently used session is closed to make room, so one caller can never use up `maxSessions`.
+   */
+  maxSessionsPerUser?: number;
+  /** Time allowed to receive a whole request body, in ms; default 30000. A slower body gets 408. */
+  bodyTimeoutMs?: number;
+  /** Time allowed to receive a request's headers, in ms; default 15000 (enforced by the serving adapter). */
+  headersTimeoutMs?: number;
   /**
    * The URL clients use to reach the gateway (`https://mcp.example.com`), used as the issuer of the
    * tokens it signs. Default: the origin of each request.

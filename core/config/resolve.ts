@@ -33,8 +33,11 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
       throw configError(`server.allowedOrigins[${i}]`, "expected an origin such as https://app.example.com", JSON.stringify(value));
     }),
     separator: s.separator ?? "__",
-    sessionIdleSeconds: s.sessionIdleSeconds ?? 1800,
+    sessionIdleSeconds: s.sessionIdleSeconds ?? 600,
     maxSessions: s.maxSessions ?? 10_000,
+    maxSessionsPerUser: s.maxSessionsPerUser ?? 16,
+    bodyTimeoutMs: s.bodyTimeoutMs ?? 30_000,
+    headersTimeoutMs: s.headersTimeoutMs ?? 15_000,
     publicUrl: s.publicUrl === undefined ? undefined : interpolate(s.publicUrl, "server.publicUrl").replace(/\/$/, ""),
   };
   for (const name of Object.keys(input.servers)) {

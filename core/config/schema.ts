@@ -1,7 +1,7 @@
 import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 
-const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "publicUrl"] as const;
+const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl"] as const;
 const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "logLevel", "logger"] as const;
 
 function oneOf(keys: readonly string[]): string {
@@ -41,6 +41,9 @@ export const GatewayConfigSchema = v.strictObject(
           separator: v.optional(v.pipe(v.string("expected a non-empty separator such as __"), v.regex(/^[^\s/]{1,8}$/, "expected 1 to 8 characters without spaces or slashes"))),
           sessionIdleSeconds: v.optional(positiveInt("a positive integer number of seconds")),
           maxSessions: v.optional(positiveInt("a positive integer")),
+          maxSessionsPerUser: v.optional(positiveInt("a positive integer")),
+          bodyTimeoutMs: v.optional(v.pipe(v.number("expected milliseconds from 100 to 600000"), v.integer("expected milliseconds from 100 to 600000"), v.minValue(100, "expected milliseconds from 100 to 600000"), v.maxValue(600_000, "expected milliseconds from 100 to 600000"))),
+          headersTimeoutMs: v.optional(v.pipe(v.number("expected milliseconds from 100 to 600000"), v.integer("expected milliseconds from 100 to 600000"), v.minValue(100, "expected milliseconds from 100 to 600000"), v.maxValue(600_000, "expected milliseconds from 100 to 600000"))),
           publicUrl: v.optional(v.pipe(v.string("expected the gateway's public URL such as https://mcp.example.com"), v.regex(/^https?:\/\/[^/?#\s]+\/?$/, "expected the gateway's public URL such as https://mcp.example.com (no path)"))),
         },
         oneOf(SERVER_KEYS),
