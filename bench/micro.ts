@@ -102,7 +102,7 @@ async function policyCases(): Promise<MicroResult[]> {
     scopes: ["mcp:read", "mcp:write"],
     strategy: "auth:bearer",
     tokenId: "tok_x",
-    permissions: { servers: ["echo*"], tools: ["echo*"] },
+    permissions: { servers: ["echo*"], tools: ["echo*__*"] },
   };
   const tool = { name: "echo", annotations: { readOnlyHint: true } };
   if (!policy.tool(base, "echo1", tool, true)) throw new Error("policy denied the benchmark tool");

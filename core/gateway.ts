@@ -6,6 +6,7 @@ import { resolveConfig } from "./config/resolve.ts";
 import { GatewayError } from "./errors.ts";
 import { readJsonBody } from "./http/body.ts";
 import { originAllowed } from "./http/origin.ts";
+import { decodePathSegment } from "./http/path.ts";
 import { errorResponse, json, toErrorResponse } from "./http/responses.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
@@ -86,8 +87,11 @@ export function createGateway(input: GatewayConfig): Gateway {
     maxBodyBytes: config.server.maxBodyBytes,
     sessionIdleSeconds: config.server.sessionIdleSeconds,
     maxSessions: config.server.maxSessions,
+    maxSessionsPerUser: config.server.maxSessionsPerUser,
     log,
   });
+  // A revoked or rotated credential ends the MCP sessions it opened (at once, or when its grace ends).
+  const offInvalidate = tokens.onInvalidate((id, endsAt) => endpoint.expireCredential(id, endsAt));
   const routes = routesOf([...config.auth, ...mappers]);
   const stepUp = new Set(config.auth.filter((s) => s.scopeStepUp).map((s) => s.name));
   routes.set("GET /.well-known/jwks.json", {
@@ -103,6 +107,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     keys,
     publicUrl: config.server.publicUrl,
     serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),
+    endSessions: (credentialId) => endpoint.expireCredential(credentialId, Date.now()),
   };
   const unknown = (err: unknown) => log.error("unhandled error", { error: err instanceof Error ? err.stack ?? err.message : String(err) });
   const adminHash = config.admin.token === undefined ? undefined : hashSecret(config.admin.token);
@@ -209,7 +214,7 @@ export function createGateway(input: GatewayConfig): Gateway {
       if (isMcp) {
         const rest = path.slice("/mcp/".length);
         if (path !== "/mcp" && (rest === "" || rest.includes("/"))) throw new GatewayError("ERR_NOT_FOUND", "not found");
-        return await mcp(request, url, info, path === "/mcp" ? undefined : decodeURIComponent(rest));
+        return await mcp(request, url, info, path === "/mcp" ? undefined : decodePathSegment(rest));
       }
       if (path === "/healthz") {
         if (request.method !== "GET" && request.method !== "HEAD") {
@@ -233,7 +238,12 @@ export function createGateway(input: GatewayConfig): Gateway {
         if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {
           throw new GatewayError("ERR_FORBIDDEN_ORIGIN", "Origin not allowed");
         }
-        const res = route ? undefined : await handleAuthApi(request, url, { tokens, authenticate: (req) => authenticate(req, url, info, true) });
+        const res = route ? undefined : await handleAuthApi(request, url, {
+          tokens,
+          separator: config.server.separator,
+          defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds,
+          authenticate: (req) => authenticate(req, url, info, true),
+        });
         if (res) return res;
       }
       if (route) return await route.handler(request, { url, info, authenticate: () => authenticate(request, url, info, true) });
@@ -254,6 +264,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     },
     close() {
       closing ??= (async () => {
+        offInvalidate();
         await endpoint.close();
         await registry.close();
         await Promise.all([...config.auth, ...mappers, ...config.secrets].map((p) => p.close?.()));

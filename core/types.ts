@@ -97,6 +97,11 @@ export interface PluginContext {
   publicUrl?: string;
   /** The configured servers `identity` may reach under the permission model (for consent pages and the like). */
   serversFor(identity: Identity): string[];
+  /**
+   * Ends every MCP session opened with the credential `credentialId` (an identity's `credentialId`, else
+   * its `tokenId`): call it when a strategy's own credential is revoked (an OAuth grant ended, say).
+   */
+  endSessions(credentialId: string): void;
 }
 
 /** What an identity mapper adds to one upstream request. */
@@ -117,6 +122,11 @@ export interface IdentityMapper {
   map(identity: Identity, server: string, via: "headers" | "meta"): ForwardedIdentity | Promise<ForwardedIdentity>;
   /** Header names the mapper sends; the same headers arriving from clients are stripped before anything reads them. */
   headerNames?(): string[];
+  /**
+   * `_meta` keys the mapper writes outside the gateway's own `io.portcullis/` namespace (which is always
+   * reserved); the same keys arriving from clients are removed before a request is forwarded.
+   */
+  metaKeys?(): string[];
   setup?(ctx: PluginContext): void | Promise<void>;
   routes?: Route[];
   close?(): void | Promise<void>;

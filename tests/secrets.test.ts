@@ -499,8 +499,8 @@ test("/v1/me/credentials: a user stores their own credential for a per-user serv
   assert.is(del.status, 200);
   assert.is((await fetch(`${url}/mine`, { method: "DELETE", headers: alice })).status, 404);
   const events = audit.events.filter((e) => e.type === "credential" && e.name === "user:mine");
-  assert.ok(events.some((e) => e.type === "credential" && e.action === "set" && e.subject === "alice" && e.server === "mine"));
-  assert.ok(events.some((e) => e.type === "credential" && e.action === "delete" && e.subject === "alice"));
+  assert.ok(events.some((e) => e.type === "credential" && e.action === "set" && e.subject === "auth:team-keys#alice" && e.server === "mine"));
+  assert.ok(events.some((e) => e.type === "credential" && e.action === "delete" && e.subject === "auth:team-keys#alice"));
   assert.not.ok(JSON.stringify(audit.events).includes(mine));
 });
 

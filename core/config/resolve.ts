@@ -6,6 +6,8 @@ import { envSecrets } from "../../plugins/secrets/env.ts";
 import { createLogger } from "../log.ts";
 import type { GatewayConfig, ResolvedConfig } from "../types.ts";
 import { interpolate, readEnv } from "./interpolate.ts";
+import { toolEntryProblem } from "../auth/permissions.ts";
+import { checkServerNames } from "../mcp/namespacing.ts";
 import { validateConfig } from "./schema.ts";
 
 /**
@@ -40,11 +42,12 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     headersTimeoutMs: s.headersTimeoutMs ?? 15_000,
     publicUrl: s.publicUrl === undefined ? undefined : interpolate(s.publicUrl, "server.publicUrl").replace(/\/$/, ""),
   };
-  for (const name of Object.keys(input.servers)) {
-    if (name.includes(server.separator)) {
-      throw configError(`servers.${name}`, `server names must not contain the separator "${server.separator}"`);
-    }
-  }
+  const serverNames = Object.keys(input.servers);
+  serverNames.forEach((name, i) => {
+    // Namespaced names must split one way only: `notes` and `notes_` with `__` would both claim `notes___x`.
+    const problem = checkServerNames(serverNames.slice(0, i + 1), server.separator);
+    if (problem) throw configError(`servers.${name}`, problem);
+  });
   const auth = [...(valid.auth ?? [])] as ResolvedConfig["auth"];
   const logger = input.logger ?? createLogger(input.logLevel ?? "info");
   const duration = (value: string | undefined, fallback: number, path: string): number => {
@@ -67,6 +70,12 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
   const adminToken = input.admin?.token !== undefined ? interpolate(input.admin.token, "admin.token") : readEnv("PORTCULLIS_ADMIN_TOKEN") || undefined;
   if (adminToken !== undefined && adminToken.length < 32) {
     throw configError(input.admin?.token !== undefined ? "admin.token" : "PORTCULLIS_ADMIN_TOKEN", "expected at least 32 characters");
+  }
+  for (const [role, grant] of Object.entries(input.roles ?? {})) {
+    (grant.tools ?? []).forEach((entry, i) => {
+      const problem = toolEntryProblem(entry, server.separator);
+      if (problem) throw configError(`roles.${role}.tools[${i}]`, problem, JSON.stringify(entry));
+    });
   }
   return {
     server,

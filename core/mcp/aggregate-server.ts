@@ -3,14 +3,13 @@ import type { Audit } from "../audit/bus.ts";
 import type { AccessPolicy } from "../auth/policy.ts";
 import type { Identity } from "../types.ts";
 import { VERSION } from "../version.ts";
-import { joinName, splitName } from "./namespacing.ts";
+import { joinName, MAX_NAME_LENGTH, nameTooLong, splitName } from "./namespacing.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import type { Listing, UpstreamConnection } from "./upstream-connection.ts";
 
 /** Inputs of one aggregated MCP server instance (one per session or per stateless request). */
 export interface AggregateOptions {
   registry: UpstreamRegistry;
-  identity: Identity;
   policy: AccessPolicy;
   audit: Audit;
   separator: string;
@@ -20,8 +19,28 @@ export interface AggregateOptions {
 
 type Params = Record<string, unknown>;
 
+/** What each request hands the server: the caller as authenticated for this very request. */
+export interface CallerInfo {
+  identity: Identity;
+}
+
 function invalid(message: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
+}
+
+// A name of unbounded length must not travel into errors, logs or the audit trail.
+function shown(name: string): string {
+  return name.length > MAX_NAME_LENGTH ? `${name.slice(0, MAX_NAME_LENGTH)}…` : name;
+}
+
+/**
+ * The identity of the request being served. Every request is decided with the rights of the credential
+ * that presented it, never with those of whoever opened the session.
+ */
+function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Identity {
+  const caller = ctx.http?.authInfo?.extra?.caller as CallerInfo | undefined;
+  if (!caller) throw new ProtocolError(ProtocolErrorCode.InternalError, "request reached the MCP server without an identity");
+  return caller.identity;
 }
 
 /**
@@ -29,11 +48,12 @@ function invalid(message: string): ProtocolError {
  * identity may reach, namespaced `<server><sep><name>` (or unprefixed for a single server).
  *
  * @example
- * const server = createAggregateServer({ registry, identity, policy, separator: "__" });
+ * const server = createAggregateServer({ registry, policy, audit, separator: "__" });
  * await server.connect(transport);
+ * // each request then carries its caller: transport.handleRequest(req, { authInfo: { ..., extra: { caller: { identity } } } })
  */
 export function createAggregateServer(opts: AggregateOptions): Server {
-  const { registry, identity, policy, audit, separator, only } = opts;
+  const { registry, policy, audit, separator, only } = opts;
   const server = new Server(
     { name: only ? `portcullis/${only}` : "portcullis", version: VERSION },
     {
@@ -48,23 +68,23 @@ export function createAggregateServer(opts: AggregateOptions): Server {
 
   // A server that needs the caller's own credential, which they have not stored, simply lists nothing;
   // calling it says what to set.
-  const visible = async (): Promise<UpstreamConnection[]> => {
+  const visible = async (identity: Identity): Promise<UpstreamConnection[]> => {
     const names = (only ? [only] : registry.names()).filter((n) => policy.server(identity, n));
     const conns = await Promise.all(names.map((n) => registry.connectionFor(n, identity).catch(() => undefined)));
     return conns.filter((c): c is UpstreamConnection => c !== undefined);
   };
   const prefix = (server: string, name: string): string => only ? name : joinName(server, separator, name);
-  const resolve = async (full: string, what: string): Promise<{ conn: UpstreamConnection; name: string }> => {
+  const resolve = async (identity: Identity, full: string, what: string): Promise<{ conn: UpstreamConnection; name: string }> => {
     const parts = only ? { server: only, name: full } : splitName(full, separator, registry.names());
-    if (!parts || !registry.get(parts.server) || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${full}`);
+    if (!parts || nameTooLong(parts.name) || !registry.get(parts.server) || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${shown(full)}`);
     const conn = await registry.connectionFor(parts.server, identity);
-    if (!conn) throw invalid(`Unknown ${what}: ${full}`);
+    if (!conn) throw invalid(`Unknown ${what}: ${shown(full)}`);
     return { conn, name: parts.name };
   };
-  const listings = async (): Promise<Array<{ conn: UpstreamConnection; listing: Listing }>> =>
-    await Promise.all((await visible()).map(async (conn) => ({ conn, listing: await conn.listing() })));
-  const routeUri = async (uri: string): Promise<UpstreamConnection> => {
-    const all = await listings();
+  const listings = async (identity: Identity): Promise<Array<{ conn: UpstreamConnection; listing: Listing }>> =>
+    await Promise.all((await visible(identity)).map(async (conn) => ({ conn, listing: await conn.listing() })));
+  const routeUri = async (identity: Identity, uri: string): Promise<UpstreamConnection> => {
+    const all = await listings(identity);
     for (const { conn, listing } of all) {
       if (policy.read(identity, conn.name) && listing.resources.some((r) => r.uri === uri)) return conn;
     }
@@ -78,12 +98,13 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       const conn = await registry.connectionFor(only, identity);
       if (conn) return conn;
     }
-    throw invalid(`Unknown resource: ${uri}`);
+    throw invalid(`Unknown resource: ${shown(uri)}`);
   };
 
-  server.setRequestHandler("tools/list", async () => {
+  server.setRequestHandler("tools/list", async (_request, ctx) => {
+    const identity = callerOf(ctx);
     const tools = [];
-    for (const { conn, listing } of await listings()) {
+    for (const { conn, listing } of await listings(identity)) {
       for (const tool of listing.tools) {
         if (policy.tool(identity, conn.name, tool, false)) tools.push({ ...tool, name: prefix(conn.name, tool.name) });
       }
@@ -92,6 +113,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
   });
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
+    const identity = callerOf(ctx);
     const params = request.params as Params & { name: string };
     const started = performance.now();
     const record = (server: string, tool: string, outcome: "ok" | "tool_error" | "error" | "denied", error?: string) =>
@@ -101,7 +123,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
         tokenId: identity.tokenId,
         strategy: identity.strategy,
         server,
-        tool,
+        tool: shown(tool),
         allowed: outcome !== "denied",
         outcome,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
@@ -109,7 +131,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       });
     let target: { conn: UpstreamConnection; name: string };
     try {
-      target = await resolve(params.name, "tool");
+      target = await resolve(identity, params.name, "tool");
     } catch (err) {
       record("", params.name, "denied", (err as Error).message.startsWith("Unknown") ? "unknown tool" : (err as Error).message);
       throw err;
@@ -125,7 +147,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const tool = (await conn.listing()).tools.find((t) => t.name === name);
     if (!tool || !policy.tool(identity, conn.name, tool, true)) {
       record(conn.name, name, "denied", tool ? "not permitted" : "unknown tool");
-      throw invalid(`Unknown tool: ${params.name}`);
+      throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
       const result = await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal, identity);
@@ -138,44 +160,47 @@ export function createAggregateServer(opts: AggregateOptions): Server {
   });
 
   // Prompts, resources and templates: every readable upstream's items, names prefixed.
-  const readable = async <K extends "prompts" | "resources" | "resourceTemplates">(key: K): Promise<Listing[K]> => {
+  const readable = async <K extends "prompts" | "resources" | "resourceTemplates">(identity: Identity, key: K): Promise<Listing[K]> => {
     const out: Array<Listing[K][number]> = [];
-    for (const { conn, listing } of await listings()) {
+    for (const { conn, listing } of await listings(identity)) {
       if (!policy.read(identity, conn.name)) continue;
       for (const item of listing[key]) out.push({ ...item, name: prefix(conn.name, item.name) });
     }
     return out as Listing[K];
   };
 
-  server.setRequestHandler("prompts/list", async () => ({ prompts: await readable("prompts") }));
+  server.setRequestHandler("prompts/list", async (_request, ctx) => ({ prompts: await readable(callerOf(ctx), "prompts") }));
 
   server.setRequestHandler("prompts/get", async (request, ctx) => {
+    const identity = callerOf(ctx);
     const params = request.params as Params & { name: string };
-    const { conn, name } = await resolve(params.name, "prompt");
-    if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.name}`);
+    const { conn, name } = await resolve(identity, params.name, "prompt");
+    if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.name)}`);
     await conn.assertAvailable();
     return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal, identity) as never;
   });
 
-  server.setRequestHandler("resources/list", async () => ({ resources: await readable("resources") }));
+  server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(callerOf(ctx), "resources") }));
 
-  server.setRequestHandler("resources/templates/list", async () => ({ resourceTemplates: await readable("resourceTemplates") }));
+  server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({ resourceTemplates: await readable(callerOf(ctx), "resourceTemplates") }));
 
   server.setRequestHandler("resources/read", async (request, ctx) => {
+    const identity = callerOf(ctx);
     const params = request.params as Params & { uri: string };
-    const conn = await routeUri(params.uri);
+    const conn = await routeUri(identity, params.uri);
     return await conn.request("resources/read", params, ctx.mcpReq.signal, identity) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
+    const identity = callerOf(ctx);
     const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
     if (params.ref.type === "ref/prompt" && params.ref.name) {
-      const { conn, name } = await resolve(params.ref.name, "prompt");
-      if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${params.ref.name}`);
+      const { conn, name } = await resolve(identity, params.ref.name, "prompt");
+      if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.ref.name)}`);
       return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, ctx.mcpReq.signal, identity) as never;
     }
     if (params.ref.type === "ref/resource" && params.ref.uri) {
-      const conn = await routeUri(params.ref.uri);
+      const conn = await routeUri(identity, params.ref.uri);
       return await conn.request("completion/complete", params, ctx.mcpReq.signal, identity) as never;
     }
     throw invalid("Unsupported completion reference");

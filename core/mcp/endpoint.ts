@@ -1,6 +1,7 @@
 import { createMcpHandler, isLegacyRequest, type Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { Audit } from "../audit/bus.ts";
 import type { AccessPolicy } from "../auth/policy.ts";
+import { credentialOf, principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
@@ -16,6 +17,8 @@ export interface EndpointOptions {
   maxBodyBytes: number;
   sessionIdleSeconds: number;
   maxSessions: number;
+  /** Most open sessions of one principal; at the limit its least recently used session is closed. */
+  maxSessionsPerUser: number;
   log: Logger;
 }
 
@@ -25,15 +28,28 @@ export interface McpEndpoint {
   handle(request: Request, identity: Identity, body: unknown, only?: string): Promise<Response>;
   /** Open 2025-era sessions. */
   sessionCount(): number;
+  /**
+   * The credential `credentialId` (a token id, an OAuth grant) stops being valid at `at` (ms): sessions it
+   * opened end then, or at once when `at` has passed.
+   */
+  expireCredential(credentialId: string, at: number): void;
   close(): Promise<void>;
 }
 
 interface Session {
+  id: string;
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
-  subject: string;
+  /** Whose session it is (issuer-qualified subject). */
+  principal: string;
+  /** The credential that opened it; no other credential may use it. */
+  credential: string;
+  /** The credential's id as its issuer knows it (token id, OAuth grant), for revocation. */
+  credentialId: string | undefined;
   only: string | undefined;
   lastSeen: number;
+  /** When the credential stops being valid, ms; the session ends then. */
+  expiresAt: number;
 }
 
 interface Binding {
@@ -50,7 +66,7 @@ function isInitialize(body: unknown): boolean {
  * Creates the MCP endpoint over an upstream registry.
  *
  * @example
- * const endpoint = createMcpEndpoint({ registry, policy, separator: "__", maxBodyBytes: 4 << 20, sessionIdleSeconds: 1800, maxSessions: 10000, log });
+ * const endpoint = createMcpEndpoint({ registry, policy, separator: "__", maxBodyBytes: 4 << 20, sessionIdleSeconds: 600, maxSessions: 10000, maxSessionsPerUser: 16, log });
  */
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   const { registry, policy, audit, separator, log } = opts;
@@ -61,7 +77,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     (ctx) => {
       const binding = ctx.authInfo?.extra?.binding as Binding | undefined;
       if (!binding) throw new Error("request reached the MCP handler without an identity");
-      return createAggregateServer({ registry, policy, audit, separator, identity: binding.identity, only: binding.only });
+      return createAggregateServer({ registry, policy, audit, separator, only: binding.only });
     },
     {
       legacy: "reject",
@@ -81,53 +97,112 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     else modern.notify.resourcesChanged();
   });
 
-  const sweep = setInterval(() => {
-    const cutoff = Date.now() - opts.sessionIdleSeconds * 1000;
-    for (const [id, s] of sessions) {
-      if (s.lastSeen < cutoff) {
-        sessions.delete(id);
-        s.transport.close().catch(() => undefined);
-        log.debug("idle session closed", { session: id.slice(0, 8) });
-      }
+  // principal -> ids of its open sessions, oldest use first
+  const byPrincipal = new Map<string, Set<string>>();
+
+  function forget(session: Session): void {
+    if (sessions.get(session.id) !== session) return;
+    sessions.delete(session.id);
+    const own = byPrincipal.get(session.principal);
+    own?.delete(session.id);
+    if (own?.size === 0) byPrincipal.delete(session.principal);
+  }
+
+  function end(session: Session, why: string): void {
+    forget(session);
+    session.transport.close().catch(() => undefined);
+    log.debug("session closed", { session: session.id.slice(0, 8), why });
+  }
+
+  function touch(session: Session): void {
+    session.lastSeen = Date.now();
+    // Re-inserting keeps each principal's set in least-recently-used order.
+    const own = byPrincipal.get(session.principal);
+    if (own) {
+      own.delete(session.id);
+      own.add(session.id);
     }
-  }, Math.min(60_000, opts.sessionIdleSeconds * 500));
+  }
+
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    const cutoff = now - opts.sessionIdleSeconds * 1000;
+    for (const s of [...sessions.values()]) {
+      if (s.lastSeen < cutoff) end(s, "idle");
+      else if (s.expiresAt <= now) end(s, "credential no longer valid");
+    }
+  }, Math.min(10_000, opts.sessionIdleSeconds * 500));
   unrefTimer(sweep);
 
-  const authInfo = (binding: Binding) => ({ token: "", clientId: binding.identity.subject, scopes: binding.identity.scopes, extra: { binding } });
+  const authInfo = (binding: Binding) => ({
+    token: "",
+    clientId: binding.identity.subject,
+    scopes: binding.identity.scopes,
+    extra: { binding, caller: { identity: binding.identity } },
+  });
 
   async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
       const session = sessions.get(id);
-      // A session belongs to the identity and the path that opened it; anyone else is told it does not exist.
-      if (!session || session.subject !== identity.subject || session.only !== only) {
+      // A session belongs to the credential and the path that opened it; anyone else is told it does not exist.
+      if (!session || session.credential !== credentialOf(identity) || session.only !== only) {
         throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
       }
-      session.lastSeen = Date.now();
-      return session.transport.handleRequest(request, { parsedBody: body });
+      if (session.expiresAt <= Date.now()) {
+        end(session, "credential no longer valid");
+        throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
+      }
+      // The same credential presented again (an OAuth grant's refreshed access token) says how long it lasts now.
+      session.expiresAt = identity.expiresAt ?? Infinity;
+      touch(session);
+      return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
       throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required");
     }
+    const principal = principalOf(identity);
+    const own = byPrincipal.get(principal);
+    // One caller can never use up the gateway's sessions: at their own limit, their least recently used goes.
+    while (own && own.size >= opts.maxSessionsPerUser) {
+      const oldest = sessions.get(own.values().next().value!);
+      if (!oldest) break;
+      end(oldest, "the caller opened more sessions than allowed per user");
+    }
     if (sessions.size >= opts.maxSessions) {
       throw new GatewayError("ERR_OVERLOADED", "too many open sessions; try again later");
     }
-    const server = createAggregateServer({ registry, policy, audit, separator, identity, only });
+    const server = createAggregateServer({ registry, policy, audit, separator, only });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: opts.maxBodyBytes,
       onsessioninitialized: (sid) => {
-        sessions.set(sid, { transport, server, subject: identity.subject, only, lastSeen: Date.now() });
+        sessions.set(sid, {
+          id: sid,
+          transport,
+          server,
+          principal,
+          credential: credentialOf(identity),
+          credentialId: identity.credentialId ?? identity.tokenId,
+          only,
+          lastSeen: Date.now(),
+          expiresAt: identity.expiresAt ?? Infinity,
+        });
+        let set = byPrincipal.get(principal);
+        if (!set) byPrincipal.set(principal, set = new Set());
+        set.add(sid);
       },
       onsessionclosed: (sid) => {
-        sessions.delete(sid);
+        const s = sessions.get(sid);
+        if (s) forget(s);
       },
     });
     transport.onclose = () => {
-      if (transport.sessionId) sessions.delete(transport.sessionId);
+      const s = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
+      if (s && s.transport === transport) forget(s);
     };
     await server.connect(transport);
-    return transport.handleRequest(request, { parsedBody: body });
+    return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
   }
 
   return {
@@ -142,11 +217,20 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       return modern.fetch(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
     },
     sessionCount: () => sessions.size,
+    expireCredential(credentialId, at) {
+      const now = Date.now();
+      for (const s of [...sessions.values()]) {
+        if (s.credentialId !== credentialId) continue;
+        if (at <= now) end(s, "credential revoked");
+        else s.expiresAt = Math.min(s.expiresAt, at);
+      }
+    },
     async close() {
       clearInterval(sweep);
       unsubscribe();
       const all = [...sessions.values()];
       sessions.clear();
+      byPrincipal.clear();
       await Promise.all(all.map((s) => s.transport.close().catch(() => undefined)));
       await modern.close();
     },

@@ -1,3 +1,4 @@
+import { principalOf } from "../auth/principal.ts";
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/client";
 import type { Audit } from "../audit/bus.ts";
 import { createRedactor, layeredRedactor } from "../secrets/redact.ts";
@@ -63,7 +64,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
   };
   const mappersOf = (u: Upstream) => u.identity === false ? [] : u.identity ?? options.identity;
   const connections = new Map<string, UpstreamConnection>();
-  // server -> subject -> that user's connection
+  // server -> principal (issuer-qualified subject) -> that user's connection
   const perUser = new Map<string, Map<string, Promise<UpstreamConnection>>>();
   for (const [name, upstream] of Object.entries(servers)) {
     connections.set(name, new UpstreamConnection(name, upstream, {
@@ -124,18 +125,19 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
 
   async function userConnection(name: string, upstream: Upstream, identity: Identity): Promise<UpstreamConnection | undefined> {
     const pool = perUser.get(name)!;
-    const existing = pool.get(identity.subject);
+    const owner = principalOf(identity);
+    const existing = pool.get(owner);
     if (existing) return existing;
     let credential: string | undefined;
     for (let attempt = 0; ; attempt++) {
-      const version = versionOf(name, identity.subject);
-      credential = await options.userCredentials?.get(identity.subject, name);
-      if (versionOf(name, identity.subject) === version) break;
+      const version = versionOf(name, owner);
+      credential = await options.userCredentials?.get(owner, name);
+      if (versionOf(name, owner) === version) break;
       if (attempt === 2) throw new ProtocolError(ProtocolErrorCode.InternalError, `Your credential for '${name}' is being changed; try again`, { server: name });
     }
     // A found credential is audited by the credential store itself; a missing one is recorded here.
     if (credential === undefined) {
-      options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: identity.subject, outcome: "missing" });
+      options.audit?.emit({ type: "credential", action: "use", name: `user:${name}`, server: name, subject: owner, outcome: "missing" });
       if (!upstream.perUser!.required) return connections.get(name);
       throw new ProtocolError(
         ProtocolErrorCode.InvalidRequest,
@@ -143,7 +145,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
         { server: name, code: "ERR_CREDENTIAL_REQUIRED" },
       );
     }
-    const again = pool.get(identity.subject);
+    const again = pool.get(owner);
     if (again) return again;
     const own = createRedactor();
     own.add(credential, `user:${name}`);
@@ -156,13 +158,13 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       ownsUpstream: false,
       redactor,
       context: {
-        secret: (secret) => options.secrets.resolve(secret, { server: name, subject: identity.subject }),
+        secret: (secret) => options.secrets.resolve(secret, { server: name, subject: owner }),
         user: { identity, credential },
         log: (line) => log.info("upstream says", { server: name, subject: identity.subject, line: redactor.redactText(line) }),
       },
     });
     const ready = conn.start().then(() => conn);
-    pool.set(identity.subject, ready);
+    pool.set(owner, ready);
     return ready;
   }
 

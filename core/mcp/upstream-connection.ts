@@ -5,6 +5,7 @@ import type { Redactor } from "../secrets/redact.ts";
 import type { Identity, IdentityMapper, Logger, TransportContext, Upstream } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { VERSION } from "../version.ts";
+import { MAX_NAME_LENGTH, nameTooLong } from "./namespacing.ts";
 
 /** What an upstream offers, cached between list-changed notifications. */
 export interface Listing {
@@ -44,6 +45,28 @@ function forwardingHeaders(transport: Transport): Transport {
   return transport;
 }
 
+/** `_meta` keys only the gateway may write: its own namespace, whatever mappers are configured. */
+export const RESERVED_META_PREFIX = "io.portcullis/";
+
+/**
+ * `params` without the `_meta` entries a client may not set: the gateway's namespace (where upstreams
+ * read the caller's identity and assertion) and any key an identity mapper declares. Matched without
+ * regard to case, so a server comparing loosely cannot be fooled either.
+ */
+function withoutReservedMeta(params: Record<string, unknown> | undefined, extra: ReadonlySet<string>): Record<string, unknown> | undefined {
+  const meta = params?._meta;
+  if (typeof meta !== "object" || meta === null) return params;
+  let clean: Record<string, unknown> | undefined;
+  for (const key of Object.keys(meta)) {
+    const k = key.toLowerCase();
+    if (k.startsWith(RESERVED_META_PREFIX) || extra.has(k)) {
+      clean ??= { ...(meta as Record<string, unknown>) };
+      delete clean[key];
+    }
+  }
+  return clean ? { ...params, _meta: clean } : params;
+}
+
 /** What a connection needs besides its upstream. */
 export interface ConnectionOptions {
   log: Logger;
@@ -70,6 +93,7 @@ export class UpstreamConnection {
   #onChange: (server: string, kind: ListKind) => void;
   #context: TransportContext;
   #mappers: readonly IdentityMapper[];
+  #reservedMeta: ReadonlySet<string>;
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
   #redactor: Redactor | undefined;
@@ -93,6 +117,7 @@ export class UpstreamConnection {
     this.#onChange = options.onChange;
     this.#context = options.context;
     this.#mappers = options.identity;
+    this.#reservedMeta = new Set(options.identity.flatMap((m) => m.metaKeys?.() ?? []).map((k) => k.toLowerCase()));
     this.#ownsUpstream = options.ownsUpstream ?? true;
     this.#redactor = options.redactor;
     this.#via = upstream.identityVia ?? (upstream.name === "upstream:http" ? "headers" : "meta");
@@ -136,6 +161,7 @@ export class UpstreamConnection {
   async request(method: string, params: Record<string, unknown> | undefined, signal?: AbortSignal, identity?: Identity): Promise<Record<string, unknown>> {
     const client = await this.#ready();
     this.lastUsed = Date.now();
+    params = withoutReservedMeta(params, this.#reservedMeta);
     if (identity && this.#mappers.length > 0) params = await this.#forward(params ?? {}, identity);
     let result: Record<string, unknown>;
     try {
@@ -334,9 +360,20 @@ export class UpstreamConnection {
       update.resources = resources as Resource[];
       update.resourceTemplates = templates as ResourceTemplate[];
     }
+    // A name no client could address (MCP asks for at most 128 characters) is left out, not matched on.
+    if (update.tools) update.tools = this.#named(update.tools, "tool");
+    if (update.prompts) update.prompts = this.#named(update.prompts, "prompt");
     if (generation !== this.#generation || seq < this.#applied[kind]) return;
     this.#applied[kind] = seq;
     this.#listing = { ...this.#listing, ...(this.#redactor ? this.#redactor.redact(update) : update) };
+  }
+
+  #named<T extends { name: string }>(items: T[], what: string): T[] {
+    const kept = items.filter((i) => typeof i.name === "string" && !nameTooLong(i.name));
+    if (kept.length < items.length) {
+      this.#log.warn(`upstream ${what} names over ${MAX_NAME_LENGTH} characters ignored`, { server: this.name, count: items.length - kept.length });
+    }
+    return kept;
   }
 
   async #list(client: Client, method: string, key: string): Promise<unknown[]> {

@@ -1,6 +1,8 @@
 import * as v from "valibot";
 import { pathOf } from "../config/schema.ts";
+import { principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
+import { decodePathSegment } from "../http/path.ts";
 import { readJsonBody } from "../http/body.ts";
 import { json } from "../http/responses.ts";
 import type { Identity, SecretSource, Upstream } from "../types.ts";
@@ -66,14 +68,6 @@ function actorOf(identity: Identity): string {
   return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
 }
 
-function segment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new GatewayError("ERR_NOT_FOUND", "not found");
-  }
-}
-
 /**
  * Serves `/v1/credentials` (admin: the vault's secrets) and `/v1/me/credentials` (any authenticated
  * user: their own per-user credentials). Responses carry names and metadata, never values. Returns
@@ -103,7 +97,7 @@ export async function handleCredentialsApi(request: Request, url: URL, opts: Cre
       const { newKey } = parse(RotateBody, await body(request));
       return json(await vault.rotateKey(newKey, actorOf(identity)));
     }
-    const name = segment(rest);
+    const name = decodePathSegment(rest);
     if (!SECRET_NAME.test(name)) throw new GatewayError("ERR_BAD_REQUEST", "name: expected letters, digits, _ . / - (starting with a letter or _), at most 128 characters");
     if (method === "PUT") {
       const { value } = parse(ValueBody, await body(request));
@@ -120,15 +114,17 @@ export async function handleCredentialsApi(request: Request, url: URL, opts: Cre
     if (!allow.split(", ").includes(method)) throw notAllowed(allow);
     const identity = await opts.authenticate(request);
     if (!opts.users.available()) throw new GatewayError("ERR_CONFIG", `per-user credentials need a master key: set ${MASTER_KEY_ENV}`, { status: 503 });
-    if (path === "/v1/me/credentials") return json({ subject: identity.subject, credentials: await opts.users.list(identity.subject) });
-    const server = segment(rest);
+    // Keyed by the issuer-qualified subject: a gateway token for `bob` never reads the IdP user bob's credential.
+    const owner = principalOf(identity);
+    if (path === "/v1/me/credentials") return json({ subject: identity.subject, credentials: await opts.users.list(owner) });
+    const server = decodePathSegment(rest);
     const upstream = Object.hasOwn(opts.servers, server) ? opts.servers[server] : undefined;
     if (!upstream?.perUser) throw new GatewayError("ERR_NOT_FOUND", `no server named ${server} takes per-user credentials`);
     if (method === "PUT") {
       const { value } = parse(ValueBody, await body(request));
-      return json({ subject: identity.subject, ...await opts.users.set(identity.subject, server, value, actorOf(identity)) });
+      return json({ subject: identity.subject, ...await opts.users.set(owner, server, value, actorOf(identity)) });
     }
-    if (!(await opts.users.delete(identity.subject, server, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no credential of yours for ${server}`);
+    if (!(await opts.users.delete(owner, server, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no credential of yours for ${server}`);
     return json({ server, deleted: true });
   }
   return undefined;

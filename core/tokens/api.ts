@@ -4,6 +4,8 @@ import { GatewayError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { json } from "../http/responses.ts";
 import type { Identity } from "../types.ts";
+import { toolEntryProblem } from "../auth/permissions.ts";
+import { assertWithinRights, isRootAdmin } from "./delegation.ts";
 import { parseDuration } from "./duration.ts";
 import { type CreateTokenInput, KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
 
@@ -65,6 +67,10 @@ export function parseCreateBody(input: unknown): CreateTokenInput {
 /** What the token API needs from the gateway. */
 export interface AuthApiOptions {
   tokens: TokenService;
+  /** The separator between server and tool names (permission entries are compared part by part). */
+  separator: string;
+  /** Lifetime of a token created without `expiresIn`, seconds. */
+  defaultLifetimeSeconds: number;
   /** Authenticates the request (auth pipeline plus the static admin token), or throws a 401 GatewayError. */
   authenticate(request: Request): Promise<Identity>;
 }
@@ -107,7 +113,23 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     const identity = await opts.authenticate(request);
     requireAdmin(identity);
     if (method === "POST") {
-      const created = await tokens.create(parseCreateBody(await body(request)), actorOf(identity));
+      const input = parseCreateBody(await body(request));
+      input.permissions?.tools?.forEach((entry, i) => {
+        const problem = toolEntryProblem(entry, opts.separator);
+        if (problem) throw new GatewayError("ERR_BAD_REQUEST", `permissions.tools[${i}]: ${problem}`);
+      });
+      const now = Date.now();
+      // Without an explicit lifetime, a bounded credential hands out at most what it has left.
+      if (input.expiresInSeconds === undefined && identity.expiresAt !== undefined && !isRootAdmin(identity)) {
+        input.expiresInSeconds = Math.max(1, Math.min(opts.defaultLifetimeSeconds, Math.floor((identity.expiresAt - now) / 1000)));
+      }
+      assertWithinRights(identity, {
+        scopes: input.scopes ?? ["mcp:read", "mcp:write"],
+        roles: input.roles ?? [],
+        permissions: input.permissions,
+        expiresAt: now + (input.expiresInSeconds ?? opts.defaultLifetimeSeconds) * 1000,
+      }, opts.separator);
+      const created = await tokens.create(input, actorOf(identity));
       return json({ ...created.record, token: created.secret }, 201);
     }
     const filter: TokenFilter = {};
@@ -131,6 +153,15 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
   if (m[2]) {
     if (method !== "POST") throw notAllowed("POST");
     const { graceSeconds } = parse(RotateBody, await body(request));
+    const target = await tokens.get(id);
+    if (!target) throw new GatewayError("ERR_NOT_FOUND", `no token with id ${id}`);
+    // Rotating hands out a fresh secret with the target's rights: only for a credential that has them all.
+    assertWithinRights(identity, {
+      scopes: target.scopes,
+      roles: target.roles,
+      permissions: target.permissions,
+      expiresAt: target.expiresAt ? Date.parse(target.expiresAt) : Infinity,
+    }, opts.separator);
     const rotated = await tokens.rotate(id, graceSeconds ?? 0, actorOf(identity));
     return json({ ...rotated.record, token: rotated.secret }, 201);
   }

@@ -44,6 +44,11 @@ export interface TokenService {
   rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: PublicToken; secret: string }>;
   /** Whether any active token carries the `admin` scope. */
   hasActiveAdmin(): Promise<boolean>;
+  /**
+   * Tells `listener` when a credential stops being valid earlier than its expiry: revoked (`endsAt` now)
+   * or rotated (`endsAt` the end of its grace period). Returns the unsubscribe function.
+   */
+  onInvalidate(listener: (tokenId: string, endsAt: number) => void): () => void;
   /** Writes batched usage counters to the store. */
   flush(): Promise<void>;
   close(): Promise<void>;
@@ -97,8 +102,14 @@ export function stateOf(record: TokenRecord, now: number): PublicToken["state"] 
  * const identity = identityOf(record, "auth:bearer");
  */
 export function identityOf(record: TokenRecord, strategy: string): Identity {
+  const ends = Math.min(
+    record.expiresAt ? Date.parse(record.expiresAt) : Infinity,
+    record.revokedAt ? Date.parse(record.revokedAt) : Infinity,
+  );
   return {
     subject: record.user,
+    issuer: "gateway",
+    ...(Number.isFinite(ends) ? { expiresAt: ends } : {}),
     name: record.name,
     email: record.email,
     team: record.team,
@@ -133,6 +144,16 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   const forget = (hash: string): void => {
     epoch++;
     verified.delete(hash);
+  };
+  const listeners = new Set<(tokenId: string, endsAt: number) => void>();
+  const invalidated = (tokenId: string, endsAt: number): void => {
+    for (const l of listeners) {
+      try {
+        l(tokenId, endsAt);
+      } catch (err) {
+        opts.log.warn("credential invalidation listener failed", { error: err instanceof Error ? err.message : String(err) });
+      }
+    }
   };
 
   const view = (r: TokenRecord, now = Date.now()): PublicToken => {
@@ -273,6 +294,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       forget(r.hash);
       await store.put(updated);
       forget(r.hash);
+      invalidated(id, Date.parse(updated.revokedAt));
       audit.emit({ type: "token", action: "revoke", actor, tokenId: id, user: r.user, tokenType: r.type });
       return view(updated);
     },
@@ -281,11 +303,24 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       const old = await mustGet(id);
       const state = stateOf(old, Date.now());
       if (state !== "active" || old.rotatedTo) throw new GatewayError("ERR_CONFLICT", `token ${id} is ${old.rotatedTo ? "already rotated" : state} and cannot be rotated`);
-      const remaining = old.expiresAt ? Math.max(60, Math.floor((Date.parse(old.expiresAt) - Date.now()) / 1000)) : defaultLifetime;
-      const { record, secret } = await issue({ ...old, expiresInSeconds: Math.min(remaining, maxLifetime) }, actor, { rotatedFrom: old.id });
+      // The successor ends exactly when the original would have: rotating can never extend a lifetime.
+      const inherited = old.expiresAt ? { expiresAt: old.expiresAt } : {};
+      const { record, secret } = await issue({ ...old, expiresInSeconds: Math.min(defaultLifetime, maxLifetime) }, actor, { rotatedFrom: old.id, ...inherited });
+      const now = Date.now();
+      // A predecessor still inside its grace period ends now, so rotating in a loop never leaves more
+      // than two secrets alive.
+      const previous = old.rotatedFrom ? await store.get(old.rotatedFrom) : undefined;
+      if (previous && previous.rotatedTo === old.id && stateOf(previous, now) === "active") {
+        forget(previous.hash);
+        await store.put({ ...previous, revokedAt: new Date(now).toISOString() });
+        forget(previous.hash);
+        invalidated(previous.id, now);
+      }
+      const endsAt = Math.min(now + graceSeconds * 1000, old.expiresAt ? Date.parse(old.expiresAt) : Infinity);
       forget(old.hash);
-      await store.put({ ...old, rotatedTo: record.id, revokedAt: new Date(Date.now() + graceSeconds * 1000).toISOString() });
+      await store.put({ ...old, rotatedTo: record.id, revokedAt: new Date(endsAt).toISOString() });
       forget(old.hash);
+      invalidated(old.id, endsAt);
       audit.emit({ type: "token", action: "rotate", actor, tokenId: id, newTokenId: record.id, user: old.user, tokenType: old.type });
       return { record: view(record), secret };
     },
@@ -293,6 +328,11 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
     async hasActiveAdmin() {
       const now = Date.now();
       return (await store.list()).some((r) => r.scopes.includes("admin") && stateOf(r, now) === "active");
+    },
+
+    onInvalidate(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
 
     flush,

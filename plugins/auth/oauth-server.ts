@@ -117,7 +117,10 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       roles: strings(claims.roles),
       scopes: typeof claims.scope === "string" ? claims.scope.split(" ").filter(Boolean) : [],
       strategy: NAME,
+      // The subject is the identity provider's, vouched for by this OAuth server: never a gateway token's user.
+      issuer: `oauth:${issuer}`,
       tokenId: sid,
+      ...(typeof claims.exp === "number" ? { expiresAt: claims.exp * 1000 } : {}),
       claims: { client_id: claims.client_id, sid },
     };
     if (typeof claims.email === "string") identity.email = claims.email;
@@ -195,7 +198,17 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     routes,
     setup(ctx) {
       plugin = ctx;
-      grants = createGrants(ctx.store);
+      const g = createGrants(ctx.store);
+      // However a grant ends (the sessions API, refresh-token reuse, revocation), the MCP sessions its
+      // access tokens opened end with it.
+      grants = {
+        ...g,
+        async endSession(id, reason, actor) {
+          const ended = await g.endSession(id, reason, actor);
+          ctx.endSessions(id);
+          return ended;
+        },
+      };
       clients = createClientRegistry({
         store: ctx.store,
         statics: options.clients,

@@ -43,16 +43,25 @@ export function headerValue(value: string): string {
   return value.replace(/[^\x20-\x24\x26-\x7E]/gu, (c) => encodeURIComponent(c).replace(/[!'()*]/g, (x) => `%${x.charCodeAt(0).toString(16).toUpperCase()}`));
 }
 
+/**
+ * The header value of a field, already encoded. Roles are joined with `,`, so a `,` inside a role (an
+ * IdP group name, say) is encoded as `%2C`: `viewer,admin` must stay one role, not forge a second.
+ */
 function fieldValue(identity: Identity, field: IdentityField): string | undefined {
-  if (field === "roles") return identity.roles.length > 0 ? identity.roles.join(",") : undefined;
-  return identity[field];
+  if (field === "roles") {
+    return identity.roles.length > 0 ? identity.roles.map((r) => headerValue(r).replaceAll(",", "%2C")).join(",") : undefined;
+  }
+  const v = identity[field];
+  return v === undefined ? undefined : headerValue(v);
 }
 
 /**
  * Forwards who is calling: `X-User-Email`, `X-User-Name`, `X-User-Team`, `X-User-Roles` (comma-joined)
  * and `X-Organization-Id` on every request to HTTP upstreams, and the same fields under
- * `_meta["io.portcullis/identity"]` for stdio upstreams. Values are percent-encoded where needed, so
- * no identity can inject a header. On by default.
+ * `_meta["io.portcullis/identity"]` for stdio upstreams (roles as a JSON array there). Values are
+ * percent-encoded where needed, so no identity can inject a header; inside `X-User-Roles` each role's
+ * `,` is encoded too, so a server reads the roles with `value.split(",").map(decodeURIComponent)`.
+ * On by default.
  *
  * @example
  * identityHeaders({ fields: ["email", "roles"], names: { email: "X-Forwarded-Email" } })
@@ -92,7 +101,7 @@ export function identityHeaders(options: IdentityHeadersOptions = {}): IdentityM
     const headers: Record<string, string> = {};
     for (const f of fields) {
       const v = fieldValue(identity, f);
-      if (v !== undefined) headers[names[f]] = headerValue(v);
+      if (v !== undefined) headers[names[f]] = v;
     }
     if (map) {
       for (const [k, v] of Object.entries(map(identity, server))) {

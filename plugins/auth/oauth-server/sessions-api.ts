@@ -1,5 +1,7 @@
 import { GatewayError } from "../../../core/errors.ts";
+import { decodePathSegment } from "../../../core/http/path.ts";
 import { json } from "../../../core/http/responses.ts";
+import { principalOf } from "../../../core/auth/principal.ts";
 import type { Identity } from "../../../core/types.ts";
 import type { SessionRecord } from "./grants.ts";
 import type { OauthRuntime } from "./runtime.ts";
@@ -47,7 +49,9 @@ export interface SessionsApi {
  * await api.list(request, url, () => ctx.authenticate!());
  */
 export function sessionsApi(rt: OauthRuntime): SessionsApi {
-  const mine = (identity: Identity, s: SessionRecord) => identity.scopes.includes("admin") || s.subject === identity.subject;
+  // Sessions belong to the OAuth server's principal: a gateway token for a user of the same name is not them.
+  const mine = (identity: Identity, s: SessionRecord, url: URL) =>
+    identity.scopes.includes("admin") || principalOf(identity) === principalOf({ subject: s.subject, issuer: `oauth:${rt.issuerOf(url)}`, strategy: "" });
 
   return {
     async list(_request, url, who) {
@@ -58,7 +62,7 @@ export function sessionsApi(rt: OauthRuntime): SessionsApi {
       if (!["active", "ended", "expired", "all"].includes(state)) throw new GatewayError("ERR_BAD_REQUEST", "state: expected active, ended, expired or all");
       if (user !== null && !admin && user !== identity.subject) throw new GatewayError("ERR_FORBIDDEN", "listing another user's sessions needs the admin scope");
       const sessions = (await rt.grants.listSessions())
-        .filter((s) => mine(identity, s) && (user === null || s.subject === user))
+        .filter((s) => mine(identity, s, url) && (user === null || s.subject === user))
         .map(view)
         .filter((s) => state === "all" || s.state === state)
         .sort((a, b) => String(b.createdAt).localeCompare(String(a.createdAt)));
@@ -66,12 +70,12 @@ export function sessionsApi(rt: OauthRuntime): SessionsApi {
     },
 
     async one(request, url, who) {
-      const id = decodeURIComponent(url.pathname.slice("/v1/auth/sessions/".length));
+      const id = decodePathSegment(url.pathname.slice("/v1/auth/sessions/".length));
       const identity = await who();
       if (!/^ses_[A-Za-z0-9]{16}$/.test(id)) throw new GatewayError("ERR_NOT_FOUND", "not found");
       const s = await rt.grants.getSession(id);
       // Someone else's session is reported as missing: its existence is not the caller's business.
-      if (!s || !mine(identity, s)) throw new GatewayError("ERR_NOT_FOUND", `no session with id ${id}`);
+      if (!s || !mine(identity, s, url)) throw new GatewayError("ERR_NOT_FOUND", `no session with id ${id}`);
       if (request.method === "GET") return json(view(s));
       const ended = (await rt.grants.endSession(id, "ended", actorOf(identity)))!;
       // Ending a session withdraws the consent behind it: the client has to ask again.
