@@ -555,10 +555,18 @@ test("sessions: users list and end their own, admins all; an ended session's acc
   const { secret: plain } = await gw.gateway.tokens.create({ user: "mallory", scopes: ["mcp:read"] }, "test");
   const denied = await fetch(`${base}/v1/auth/sessions/${sid}`, { method: "DELETE", headers: { authorization: `Bearer ${plain}` } });
   assert.is(denied.status, 404, "someone else's session does not exist for you");
+  // A gateway token made out to a user of the same name is not the identity provider's user.
+  const { secret: namesake } = await gw.gateway.tokens.create({ user: "alice", scopes: ["mcp:read"] }, "test");
+  const theirs = (await (await fetch(`${base}/v1/auth/sessions?state=all`, { headers: { authorization: `Bearer ${namesake}` } })).json()) as { sessions: Array<Record<string, unknown>> };
+  assert.is(theirs.sessions.length, 0, "gateway#alice sees none of the IdP user alice's sessions");
+  assert.is((await fetch(`${base}/v1/auth/sessions/${sid}`, { method: "DELETE", headers: { authorization: `Bearer ${namesake}` } })).status, 404);
   assert.is(await mcpStatus(at), 200);
+  const open = async () => ((await (await fetch(`${base}/healthz`)).json()) as { sessions: number }).sessions;
+  const before = await open();
 
   const ended = await fetch(`${base}/v1/auth/sessions/${sid}`, { method: "DELETE", headers: { authorization: `Bearer ${at}` } });
   assert.is(ended.status, 200);
+  assert.ok(await open() < before, "the MCP sessions opened with the grant ended with it");
   assert.is(((await ended.json()) as { state: string }).state, "ended");
   assert.is(await mcpStatus(at), 401, "refused at once");
   const refresh = await tokenCall({ grant_type: "refresh_token", refresh_token: t.body.refresh_token!, client_id: clientId });
