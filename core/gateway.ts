@@ -20,6 +20,7 @@ import { createTokenService } from "./tokens/service.ts";
 import type { AuthStrategy, Gateway, GatewayConfig, Identity, IdentityMapper, PluginContext, RequestInfo, Route } from "./types.ts";
 
 const MCP_METHODS = "GET, POST, DELETE";
+const MCP_METHOD_SET = new Set(MCP_METHODS.split(", "));
 
 function routesOf(plugins: ReadonlyArray<{ routes?: Route[] }>): Map<string, Route> {
   const routes = new Map<string, Route>();
@@ -161,7 +162,7 @@ export function createGateway(input: GatewayConfig): Gateway {
   }
 
   async function mcp(request: Request, url: URL, info: RequestInfo, only: string | undefined): Promise<Response> {
-    if (!MCP_METHODS.includes(request.method)) {
+    if (!MCP_METHOD_SET.has(request.method)) {
       throw new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${request.method} is not allowed on ${url.pathname}`, { headers: { allow: MCP_METHODS } });
     }
     if (!originAllowed(request.headers.get("origin"), config.server.allowedOrigins)) {

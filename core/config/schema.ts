@@ -108,6 +108,17 @@ export const GatewayConfigSchema = v.strictObject(
   oneOf(TOP_KEYS),
 );
 
+/**
+ * `v.strictObject` that also refuses arrays (valibot takes `[]` for an empty object): for request bodies
+ * and nested option objects, where an array is always a mistake.
+ *
+ * @example
+ * const Body = plainObject({ graceSeconds: v.optional(v.number()) }, "expected { graceSeconds? }");
+ */
+export function plainObject<const T extends v.ObjectEntries>(entries: T, message: string) {
+  return v.pipe(v.custom<unknown>((x) => !Array.isArray(x), message), v.strictObject(entries, message));
+}
+
 function describe(value: unknown): string {
   if (typeof value === "function") return "a function";
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);

@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { pathOf } from "../config/schema.ts";
+import { pathOf, plainObject } from "../config/schema.ts";
 import { principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import { decodePathSegment } from "../http/path.ts";
@@ -13,11 +13,11 @@ import type { UserCredentialStore } from "./user-credentials.ts";
 
 const BODY_LIMIT = 64 * 1024;
 
-const ValueBody = v.strictObject({
+const ValueBody = plainObject({
   value: v.pipe(v.string("expected the secret value as a string"), v.minLength(1, "expected a non-empty string"), v.maxLength(16_384, "expected at most 16384 characters")),
 }, "unknown key; expected value");
 
-const RotateBody = v.strictObject({
+const RotateBody = plainObject({
   newKey: v.pipe(v.string("expected the new master key (32 bytes as base64 or hex)"), v.minLength(1, "expected the new master key (32 bytes as base64 or hex)")),
 }, "unknown key; expected newKey");
 

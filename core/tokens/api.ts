@@ -1,5 +1,5 @@
 import * as v from "valibot";
-import { pathOf } from "../config/schema.ts";
+import { pathOf, plainObject } from "../config/schema.ts";
 import { GatewayError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { json } from "../http/responses.ts";
@@ -13,7 +13,7 @@ const BODY_LIMIT = 64 * 1024;
 const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
 const names = (what: string) => v.pipe(v.array(text(200, what), `expected an array of ${what}s`), v.maxLength(100, "expected at most 100 entries"));
 
-const CreateBody = v.strictObject({
+const CreateBody = plainObject({
   user: text(200, "the user the token is for"),
   name: v.optional(text(200)),
   email: v.optional(v.pipe(text(320, "an email address"), v.email("expected an email address"))),
@@ -22,7 +22,7 @@ const CreateBody = v.strictObject({
   org: v.optional(text(200)),
   type: v.optional(v.picklist(["token", "api-key"], 'expected "token" or "api-key"')),
   scopes: v.optional(v.array(v.picklist(KNOWN_SCOPES, `expected one of ${KNOWN_SCOPES.join(", ")}`), "expected an array of scopes")),
-  permissions: v.optional(v.strictObject({
+  permissions: v.optional(plainObject({
     servers: v.optional(names("server name or glob")),
     tools: v.optional(names("tool name, glob, read or write")),
   }, "unknown key; expected servers or tools")),
@@ -30,7 +30,7 @@ const CreateBody = v.strictObject({
   expiresIn: v.optional(v.string("expected a duration such as 90m, 24h, 7d or 30d")),
 }, "unknown key; expected one of user, name, email, team, roles, org, type, scopes, permissions, description, expiresIn");
 
-const RotateBody = v.strictObject({
+const RotateBody = plainObject({
   graceSeconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.integer("expected whole seconds"), v.minValue(0, "expected 0 to 3600"), v.maxValue(3600, "expected 0 to 3600"))),
 }, "unknown key; expected graceSeconds");
 
