@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify, type JWTPayload } from "jose";
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import * as oauth from "oauth4webapi";
 import { configError, GatewayError } from "../../core/errors.ts";
 import { hashSecret, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
@@ -139,6 +139,30 @@ function isUnreachable(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   // A JWKS that cannot be fetched is the IdP being down, not a bad credential.
   return code === "ERR_JWKS_TIMEOUT" || code === "ERR_JOSE_GENERIC" || code === "ERR_JWKS_INVALID" || err instanceof TypeError || (err as Error)?.name === "AbortError" || (err as Error)?.name === "TimeoutError";
+}
+
+/**
+ * jwtVerify against a key set, trying every key that matches the token's header. IdPs do publish two
+ * keys under one `kid` (mid-rotation, or a reused `kid`), and jose will not guess between them: it
+ * throws ERR_JWKS_MULTIPLE_MATCHING_KEYS carrying the candidates, and leaving that uncaught refused
+ * every token with that `kid`. Only a signature failure moves on to the next candidate; any later
+ * failure (expired, wrong audience) comes from a key that did verify the signature, so it is the verdict.
+ */
+async function verifyWithKeySet(token: string, keys: JWTVerifyGetKey, options: JWTVerifyOptions): Promise<JWTPayload> {
+  try {
+    return (await jwtVerify(token, keys, options)).payload;
+  } catch (err) {
+    if (!(err instanceof errors.JWKSMultipleMatchingKeys)) throw err;
+    for await (const key of err) {
+      try {
+        return (await jwtVerify(token, key, options)).payload;
+      } catch (inner) {
+        if (!(inner instanceof errors.JWSSignatureVerificationFailed)) throw inner;
+      }
+    }
+    // Signed by none of them: the same refusal as a single key that does not match.
+    throw new errors.JWSSignatureVerificationFailed();
+  }
 }
 
 /**
@@ -316,6 +340,9 @@ export function oidc(input: OidcOptions): AuthStrategy {
     if (tenant && payload.tid !== tenant) return refuse("token tenant is not the configured tenant");
     const identity = mapIdentity(payload, { claims, scopes: scopeMap, defaultScopes, roleMap, strategy: NAME, verifiedEmailClaims, trustUnverifiedEmail });
     if (!identity) return refuse("token names no subject");
+    // The IdP vouches for this subject: `bob` here is never the gateway's own user `bob`.
+    identity.issuer = `oidc:${issuer}`;
+    if (typeof payload.exp === "number") identity.expiresAt = payload.exp * 1000;
     if (requiredScopes.length > 0) {
       const granted = new Set([...(typeof payload.scope === "string" ? payload.scope.split(" ") : []), ...(Array.isArray(payload.scp) ? payload.scp : typeof payload.scp === "string" ? payload.scp.split(" ") : [])]);
       const missing = requiredScopes.filter((s) => !granted.has(s));
@@ -349,13 +376,13 @@ export function oidc(input: OidcOptions): AuthStrategy {
     const as = await server();
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, jwks!, {
+      payload = await verifyWithKeySet(token, jwks!, {
         issuer: [as.issuer, ...aliases],
         audience,
         algorithms,
         clockTolerance: clockSkew,
         requiredClaims: ["exp"],
-      }));
+      });
     } catch (err) {
       if (isUnreachable(err)) {
         log?.warn("oidc: the IdP's JWKS could not be fetched", { issuer });
