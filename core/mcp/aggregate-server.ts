@@ -150,7 +150,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await conn.request("tools/call", { ...params, name }, ctx.mcpReq.signal, identity);
+      const result = await conn.request("tools/call", { ...params, name }, { signal: ctx.mcpReq.signal, identity });
       record(conn.name, name, result.isError === true ? "tool_error" : "ok");
       return result as never;
     } catch (err) {
@@ -177,7 +177,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const { conn, name } = await resolve(identity, params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.name)}`);
     await conn.assertAvailable();
-    return await conn.request("prompts/get", { ...params, name }, ctx.mcpReq.signal, identity) as never;
+    return await conn.request("prompts/get", { ...params, name }, { signal: ctx.mcpReq.signal, identity }) as never;
   });
 
   server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(callerOf(ctx), "resources") }));
@@ -188,7 +188,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const identity = callerOf(ctx);
     const params = request.params as Params & { uri: string };
     const conn = await routeUri(identity, params.uri);
-    return await conn.request("resources/read", params, ctx.mcpReq.signal, identity) as never;
+    return await conn.request("resources/read", params, { signal: ctx.mcpReq.signal, identity }) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
@@ -197,11 +197,11 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     if (params.ref.type === "ref/prompt" && params.ref.name) {
       const { conn, name } = await resolve(identity, params.ref.name, "prompt");
       if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.ref.name)}`);
-      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, ctx.mcpReq.signal, identity) as never;
+      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, { signal: ctx.mcpReq.signal, identity }) as never;
     }
     if (params.ref.type === "ref/resource" && params.ref.uri) {
       const conn = await routeUri(identity, params.ref.uri);
-      return await conn.request("completion/complete", params, ctx.mcpReq.signal, identity) as never;
+      return await conn.request("completion/complete", params, { signal: ctx.mcpReq.signal, identity }) as never;
     }
     throw invalid("Unsupported completion reference");
   });

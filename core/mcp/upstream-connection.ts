@@ -30,21 +30,6 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-// Per-request HTTP headers ride on the params object under a symbol: the SDK spreads params (which
-// keeps symbol keys) but never serialises them, so they reach the transport wrapper below and nothing
-// else, whatever happens to the message on the way.
-const FORWARD_HEADERS = Symbol("portcullis.forwardHeaders");
-
-/** Makes a transport send the headers attached to each outgoing request (Streamable HTTP honours them per POST). */
-function forwardingHeaders(transport: Transport): Transport {
-  const send = transport.send.bind(transport);
-  transport.send = (msg, options) => {
-    const headers = (msg as { params?: { [FORWARD_HEADERS]?: Record<string, string> } }).params?.[FORWARD_HEADERS];
-    return send(msg, headers ? { ...options, headers: { ...options?.headers, ...headers } } : options);
-  };
-  return transport;
-}
-
 /** `_meta` keys only the gateway may write: its own namespace, whatever mappers are configured. */
 export const RESERVED_META_PREFIX = "io.portcullis/";
 
@@ -65,6 +50,14 @@ function withoutReservedMeta(params: Record<string, unknown> | undefined, extra:
     }
   }
   return clean ? { ...params, _meta: clean } : params;
+}
+
+/** What one forwarded request carries besides its method and params. */
+export interface CallContext {
+  /** Cancels the upstream request (the caller cancelled or went away). */
+  signal?: AbortSignal;
+  /** The caller, for the identity mappers (headers for HTTP upstreams, `_meta` for stdio). */
+  identity?: Identity;
 }
 
 /** What a connection needs besides its upstream. */
@@ -158,17 +151,19 @@ export class UpstreamConnection {
    * @example
    * await conn.request("tools/call", { name: "echo", arguments: { message: "hi" } });
    */
-  async request(method: string, params: Record<string, unknown> | undefined, signal?: AbortSignal, identity?: Identity): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown> | undefined, call: CallContext = {}): Promise<Record<string, unknown>> {
     const client = await this.#ready();
     this.lastUsed = Date.now();
     params = withoutReservedMeta(params, this.#reservedMeta);
-    if (identity && this.#mappers.length > 0) params = await this.#forward(params ?? {}, identity);
+    let headers: Record<string, string> | undefined;
+    if (call.identity && this.#mappers.length > 0) ({ params, headers } = await this.#forward(params ?? {}, call.identity));
     let result: Record<string, unknown>;
     try {
       result = await client.request(
         { method, params } as never,
         PASSTHROUGH as never,
-        { timeout: this.upstream.timeoutMs ?? 60_000, signal, maxTotalTimeout: this.upstream.timeoutMs ?? 60_000 } as never,
+        // Per-request headers go to the transport with this one request (Streamable HTTP sends them on its POST).
+        { timeout: this.upstream.timeoutMs ?? 60_000, signal: call.signal, maxTotalTimeout: this.upstream.timeoutMs ?? 60_000, headers } as never,
       ) as Record<string, unknown>;
     } catch (err) {
       throw this.#redactError(this.#translate(err));
@@ -176,8 +171,8 @@ export class UpstreamConnection {
     return this.#redactor ? this.#redactor.redact(result) : result;
   }
 
-  /** Adds what the identity mappers produce: headers (on a symbol the transport wrapper reads) or `_meta` entries. */
-  async #forward(params: Record<string, unknown>, identity: Identity): Promise<Record<string, unknown>> {
+  /** What the identity mappers produce for this call: HTTP headers, and `_meta` entries merged into `params`. */
+  async #forward(params: Record<string, unknown>, identity: Identity): Promise<{ params: Record<string, unknown>; headers?: Record<string, string> }> {
     let headers: Record<string, string> | undefined;
     let meta: Record<string, unknown> | undefined;
     for (const mapper of this.#mappers) {
@@ -185,9 +180,7 @@ export class UpstreamConnection {
       if (out.headers) headers = headers ? { ...headers, ...out.headers } : out.headers;
       if (out.meta) meta = meta ? { ...meta, ...out.meta } : out.meta;
     }
-    const next: Record<string, unknown> = meta ? { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } : { ...params };
-    if (headers) (next as { [FORWARD_HEADERS]?: Record<string, string> })[FORWARD_HEADERS] = headers;
-    return next;
+    return { params: meta ? { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } : params, headers };
   }
 
   /** Drops the current connection and connects again at once (a secret it uses changed). */
@@ -277,7 +270,7 @@ export class UpstreamConnection {
     const generation = ++this.#generation;
     this.#state = "connecting";
     const attempt = (async (): Promise<Client> => {
-      const transport = forwardingHeaders(await this.upstream.createTransport(this.#context));
+      const transport = await this.upstream.createTransport(this.#context);
       const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: {} });
       client.onclose = () => this.#closed(generation);
       client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: message(err) });

@@ -1,3 +1,4 @@
+import { ADMIN_TOKEN_STRATEGY } from "../auth/admin-token.ts";
 import { matchGlob } from "../auth/permissions.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Permissions } from "../types.ts";
@@ -13,7 +14,7 @@ export interface RequestedRights {
 
 /** Whether `identity` is the root admin (the configured static admin token): the one credential without bounds. */
 export function isRootAdmin(identity: Identity): boolean {
-  return identity.strategy === "admin-token";
+  return identity.strategy === ADMIN_TOKEN_STRATEGY;
 }
 
 function refuse(what: string): never {
