@@ -64,7 +64,8 @@ function withEnvironment(config: GatewayConfig): GatewayConfig {
     if (type === "oauth") {
       // OAuth needs an issuer and client settings, which do not fit in one variable: the config says them.
       const strategies = config.auth === undefined ? [] : Array.isArray(config.auth) ? config.auth : [config.auth];
-      if (!strategies.some((s) => s.name === "auth:oauth" || s.name === "auth:oidc")) {
+      // An OAuth strategy is one that publishes protected-resource metadata (RFC 9728), whatever its name.
+      if (!strategies.some((s) => s.routes?.some((r) => r.path === "/.well-known/oauth-protected-resource"))) {
         fail('PORTCULLIS_AUTH_TYPE=oauth: the config must give the OAuth settings (auth: { "type": "oauth", "issuer", ... } in a JSON config, or oauthServer()/oidc() in gateway.config.ts)');
       }
       return out;

@@ -4,6 +4,8 @@ export type GatewayErrorCode =
   | "ERR_BAD_REQUEST"
   | "ERR_PARSE"
   | "ERR_BODY_TOO_LARGE"
+  | "ERR_REQUEST_TIMEOUT"
+  | "ERR_CLIENT_ABORTED"
   | "ERR_UNSUPPORTED_MEDIA_TYPE"
   | "ERR_METHOD_NOT_ALLOWED"
   | "ERR_NOT_FOUND"
@@ -29,6 +31,9 @@ const STATUS: Record<GatewayErrorCode, number> = {
   ERR_BAD_REQUEST: 400,
   ERR_PARSE: 400,
   ERR_BODY_TOO_LARGE: 413,
+  ERR_REQUEST_TIMEOUT: 408,
+  // Nobody reads this answer (the client is gone); a 4xx keeps it out of server-fault counts.
+  ERR_CLIENT_ABORTED: 400,
   ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   ERR_METHOD_NOT_ALLOWED: 405,
   ERR_NOT_FOUND: 404,
@@ -61,13 +66,19 @@ export class GatewayError extends Error {
   readonly status: number;
   /** Response headers that belong with this error (a `WWW-Authenticate` challenge, `Allow`). */
   readonly headers?: Record<string, string>;
+  /**
+   * The RFC 6749 error code (`invalid_grant`, `invalid_client` ...) when the error is answered as an OAuth
+   * error (routes with `errors: "oauth"`); without it one is derived from `code`.
+   */
+  readonly oauth?: string;
 
-  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown; status?: number; headers?: Record<string, string> }) {
+  constructor(code: GatewayErrorCode, message: string, options?: { cause?: unknown; status?: number; headers?: Record<string, string>; oauth?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "GatewayError";
     this.code = code;
     this.status = options?.status ?? STATUS[code];
     if (options?.headers) this.headers = options.headers;
+    if (options?.oauth) this.oauth = options.oauth;
   }
 }
 

@@ -17,6 +17,7 @@ export type { GatewayErrorCode } from "./errors.ts";
 export { interpolate } from "./config/interpolate.ts";
 export { credentialOf, principalOf } from "./auth/principal.ts";
 export { decodePathSegment } from "./http/path.ts";
+export { readBearer } from "./http/bearer.ts";
 export type { AccessPolicy, ToolInfo } from "./auth/policy.ts";
 export type { AuthorizeContext, AuthorizeHook } from "./auth/permissions.ts";
 export type { AuditEvent, AuditSink, AuthEvent, CredentialEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";

@@ -71,16 +71,37 @@ export interface AuthContext {
   url: URL;
   info: RequestInfo;
   /**
-   * Set for plugin route handlers only: authenticates the request like `/v1/auth` does (every strategy plus
+   * Set for route handlers only: authenticates the request like `/v1/auth` does (every strategy plus
    * the static admin token, audited), or throws a 401 GatewayError.
    */
   authenticate?: () => Promise<Identity>;
+  /** Set for route handlers of routes with `auth` other than "none": the caller, already authenticated. */
+  identity?: Identity;
 }
 
-/** An extra HTTP route a plugin serves (OAuth endpoints, well-known documents). */
+/**
+ * Who may call a route: `none` (anyone; the handler may still call `ctx.authenticate()`), `user` (any
+ * authenticated caller, the admin token included), `admin` (a caller with the `admin` scope), `mcp` (the
+ * configured strategies only, never the admin token), or a check that throws a GatewayError to refuse
+ * an authenticated caller.
+ */
+export type RouteAuth = "none" | "user" | "admin" | "mcp" | ((identity: Identity) => void);
+
+/**
+ * An HTTP route, declared as data: core's own and every plugin's (OAuth endpoints, well-known documents)
+ * go into one table, where two declaring the same method and path is a config error.
+ */
 export interface Route {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  /** `*` serves every method; the handler then answers 405 itself. */
+  method: "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "*";
+  /** An exact path, or a prefix ending in `*` (`/v1/auth/sessions/*`). */
   path: string;
+  /** Default `none`. */
+  auth?: RouteAuth;
+  /** Refuse foreign browser Origins (403 `ERR_FORBIDDEN_ORIGIN`) before anything else; default false. */
+  origin?: boolean;
+  /** How errors are answered: `json` API errors (default), `oauth` (RFC 6749 §5.2), `rpc` (JSON-RPC). */
+  errors?: "json" | "oauth" | "rpc";
   handler: (request: Request, ctx: AuthContext) => Response | Promise<Response>;
 }
 
@@ -117,7 +138,7 @@ export interface ForwardedIdentity {
  * it cheap (cache per identity where possible).
  */
 export interface IdentityMapper {
-  /** `identity:headers`, `identity:jwt-assertion` or a custom `identity:*` name. */
+  /** A label for logs and errors (`identity:headers`); the gateway recognises a mapper by its `map` hook. */
   name: string;
   map(identity: Identity, server: string, via: "headers" | "meta"): ForwardedIdentity | Promise<ForwardedIdentity>;
   /** Header names the mapper sends; the same headers arriving from clients are stripped before anything reads them. */
@@ -137,7 +158,7 @@ export interface IdentityMapper {
  * `vault()` keeps values encrypted in the store.
  */
 export interface SecretSource {
-  /** `secrets:env`, `secrets:vault` or a custom `secrets:*` name. */
+  /** A label for logs and errors (`secrets:env`); a source is recognised by its `get` hook. */
   name: string;
   /** The value, or undefined when this source does not have it (the next source is asked). */
   get(name: string): Promise<string | undefined>;
@@ -179,13 +200,13 @@ export interface AuthStrategy {
 
 /** How to reach one MCP server. */
 export interface Upstream {
-  /** `upstream:stdio`, `upstream:http` or a custom `upstream:*` name. */
+  /** A label for logs and errors (`upstream:stdio`); an upstream is recognised by its `createTransport` hook. */
   name: string;
   /** A short human description (command line or URL, never credentials). */
   describe(): string;
   /** A fresh, unstarted MCP client transport; called again after every crash. */
   createTransport(ctx: TransportContext): Transport | Promise<Transport>;
-  /** How the caller's identity travels: HTTP headers (`upstream:http`) or `params._meta` (stdio). Default: by name. */
+  /** How the caller's identity travels: HTTP headers or `params._meta`; default `meta` (`http()` says `headers`). */
   identityVia?: "headers" | "meta";
   /** Names of the secrets this upstream uses: a change of one reconnects it (a stdio server restarts). */
   secretNames?(): string[];

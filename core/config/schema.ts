@@ -8,21 +8,20 @@ function oneOf(keys: readonly string[]): string {
   return `unknown key; expected one of ${keys.join(", ")}`;
 }
 
-const plugin = (prefix: string, what: string) =>
+// Plugins are recognised by the hooks they have, never by their names: a name only labels logs and errors.
+const plugin = (what: string) =>
   v.custom<{ name: string }>(
-    (input) =>
-      typeof input === "object" && input !== null && typeof (input as { name?: unknown }).name === "string" &&
-      (input as { name: string }).name.startsWith(prefix),
+    (input) => typeof input === "object" && input !== null && typeof (input as { name?: unknown }).name === "string",
     `expected ${what}`,
   );
 
 const authStrategy = v.pipe(
-  plugin("", "an auth strategy plugin ({ name, authenticate })"),
+  plugin("an auth strategy plugin ({ name, authenticate })"),
   v.check((s) => typeof (s as { authenticate?: unknown }).authenticate === "function", "expected an auth strategy plugin ({ name, authenticate })"),
 );
 
 const upstream = v.pipe(
-  plugin("upstream:", "an upstream plugin such as stdio({ command }) or http({ url })"),
+  plugin("an upstream plugin such as stdio({ command }) or http({ url })"),
   v.check((u) => typeof (u as { createTransport?: unknown }).createTransport === "function", "expected an upstream plugin with createTransport()"),
 );
 
@@ -61,7 +60,7 @@ export const GatewayConfigSchema = v.strictObject(
     ),
     tokens: v.optional(v.strictObject({
       store: v.optional(v.pipe(
-        plugin("store:", "a token store plugin such as fileStore({ dir }) or memoryStore()"),
+        plugin("a token store plugin such as fileStore({ dir }) or memoryStore()"),
         v.check((x) => typeof (x as { findByHash?: unknown }).findByHash === "function", "expected a token store plugin with findByHash()"),
       )),
       defaultExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
@@ -79,21 +78,21 @@ export const GatewayConfigSchema = v.strictObject(
     authorize: v.optional(v.custom((x) => typeof x === "function", "expected a function (ctx) => boolean | undefined")),
     audit: v.optional(v.array(
       v.pipe(
-        plugin("", "an audit sink plugin such as consoleAudit() or jsonlAudit({ path })"),
+        plugin("an audit sink plugin such as consoleAudit() or jsonlAudit({ path })"),
         v.check((x) => typeof (x as { write?: unknown }).write === "function", "expected an audit sink plugin with write()"),
       ),
       "expected an array of audit sinks",
     )),
     identity: v.optional(v.array(
       v.pipe(
-        plugin("identity:", "an identity mapper plugin such as identityHeaders() or jwtAssertion()"),
+        plugin("an identity mapper plugin such as identityHeaders() or jwtAssertion()"),
         v.check((x) => typeof (x as { map?: unknown }).map === "function", "expected an identity mapper plugin with map()"),
       ),
       "expected an array of identity mappers, e.g. [identityHeaders()]",
     )),
     secrets: v.optional(v.array(
       v.pipe(
-        plugin("secrets:", "a secret source plugin such as envSecrets() or vault()"),
+        plugin("a secret source plugin such as envSecrets() or vault()"),
         v.check((x) => typeof (x as { get?: unknown }).get === "function", "expected a secret source plugin with get()"),
       ),
       "expected an array of secret sources, e.g. [envSecrets(), vault()]",

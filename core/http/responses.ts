@@ -1,4 +1,4 @@
-import { type GatewayErrorCode, isGatewayError } from "../errors.ts";
+import { GatewayError, type GatewayErrorCode, isGatewayError } from "../errors.ts";
 
 /**
  * A JSON response.
@@ -48,17 +48,49 @@ export function rpcErrorResponse(code: GatewayErrorCode, message: string, status
   );
 }
 
+// RFC 6749 §5.2 / RFC 6750 §3.1 names for gateway codes, when the thrower did not name one itself.
+const OAUTH_CODE: Partial<Record<GatewayErrorCode, string>> = {
+  ERR_BAD_REQUEST: "invalid_request",
+  ERR_PARSE: "invalid_request",
+  ERR_BODY_TOO_LARGE: "invalid_request",
+  ERR_UNSUPPORTED_MEDIA_TYPE: "invalid_request",
+  ERR_INVALID_CREDENTIAL: "invalid_token",
+  ERR_TOKEN_EXPIRED: "invalid_token",
+  ERR_TOKEN_REVOKED: "invalid_token",
+  ERR_AUTH_REQUIRED: "invalid_request",
+  ERR_FORBIDDEN: "access_denied",
+  ERR_INSUFFICIENT_SCOPE: "insufficient_scope",
+  ERR_OVERLOADED: "temporarily_unavailable",
+};
+
 /**
- * Turns any thrown value into a response; unknown errors become a 500 with nothing internal in it.
+ * An OAuth error response (RFC 6749 §5.2): `{ error, error_description }`, never cached.
  *
  * @example
- * catch (err) { return toErrorResponse(err, false, log); }
+ * return oauthErrorResponse("invalid_grant", "the code was already used", 400);
  */
-export function toErrorResponse(err: unknown, rpc: boolean, onUnknown: (err: unknown) => void): Response {
-  const make = rpc ? rpcErrorResponse : errorResponse;
-  if (isGatewayError(err)) {
-    return make(err.code, err.message, err.status, err.headers);
+export function oauthErrorResponse(error: string, description: string, status: number, headers?: HeadersInit): Response {
+  const h = new Headers(headers);
+  h.set("pragma", "no-cache");
+  return json({ error, error_description: description }, status, h);
+}
+
+/** How a route answers errors: JSON API errors, OAuth errors, or JSON-RPC errors. */
+export type ErrorShape = "json" | "oauth" | "rpc";
+
+/**
+ * Turns any thrown value into a response of the route's shape; unknown errors become a 500 with nothing
+ * internal in it, after `onUnknown` has seen them. The one place errors become responses.
+ *
+ * @example
+ * catch (err) { return toErrorResponse(err, "json", log); }
+ */
+export function toErrorResponse(err: unknown, shape: ErrorShape, onUnknown: (err: unknown) => void): Response {
+  if (!isGatewayError(err)) {
+    onUnknown(err);
+    err = new GatewayError("ERR_INTERNAL", "internal error");
   }
-  onUnknown(err);
-  return make("ERR_INTERNAL", "internal error", 500);
+  const e = err as GatewayError;
+  if (shape === "oauth") return oauthErrorResponse(e.oauth ?? OAUTH_CODE[e.code] ?? (e.status >= 500 ? "server_error" : "invalid_request"), e.message, e.status, e.headers);
+  return (shape === "rpc" ? rpcErrorResponse : errorResponse)(e.code, e.message, e.status, e.headers);
 }

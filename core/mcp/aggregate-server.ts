@@ -4,6 +4,7 @@ import type { AccessPolicy } from "../auth/policy.ts";
 import type { Identity } from "../types.ts";
 import { VERSION } from "../version.ts";
 import { joinName, MAX_NAME_LENGTH, nameTooLong, splitName } from "./namespacing.ts";
+import { resolveTool, type ToolResolution } from "./resolve-tool.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import type { Listing, UpstreamConnection } from "./upstream-connection.ts";
 
@@ -22,7 +23,11 @@ type Params = Record<string, unknown>;
 /** What each request hands the server: the caller as authenticated for this very request. */
 export interface CallerInfo {
   identity: Identity;
+  /** A `tools/call` the HTTP layer has already resolved for this request. */
+  resolved?: ToolResolution;
 }
+
+type CallCtx = { http?: { authInfo?: { extra?: Record<string, unknown> } } };
 
 function invalid(message: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
@@ -37,10 +42,12 @@ function shown(name: string): string {
  * The identity of the request being served. Every request is decided with the rights of the credential
  * that presented it, never with those of whoever opened the session.
  */
-function callerOf(ctx: { http?: { authInfo?: { extra?: Record<string, unknown> } } }): Identity {
+function callerOf(ctx: CallCtx): Identity;
+function callerOf(ctx: CallCtx, part: "resolved"): ToolResolution | undefined;
+function callerOf(ctx: CallCtx, part: "identity" | "resolved" = "identity"): Identity | ToolResolution | undefined {
   const caller = ctx.http?.authInfo?.extra?.caller as CallerInfo | undefined;
   if (!caller) throw new ProtocolError(ProtocolErrorCode.InternalError, "request reached the MCP server without an identity");
-  return caller.identity;
+  return part === "identity" ? caller.identity : caller.resolved;
 }
 
 /**
@@ -129,32 +136,27 @@ export function createAggregateServer(opts: AggregateOptions): Server {
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         ...(error === undefined ? {} : { error }),
       });
-    let target: { conn: UpstreamConnection; name: string };
-    try {
-      target = await resolve(identity, params.name, "tool");
-    } catch (err) {
-      record("", params.name, "denied", (err as Error).message.startsWith("Unknown") ? "unknown tool" : (err as Error).message);
-      throw err;
+    // The HTTP layer may already have resolved this very call (for OAuth step-up): never twice.
+    const known = callerOf(ctx, "resolved") as ToolResolution | undefined;
+    const r = known?.requested === params.name ? known : await resolveTool(params.name, identity, { registry, policy, separator, only });
+    if (r.decision === "unknown") {
+      record(r.server ?? "", r.tool ?? params.name, "denied", "unknown tool");
+      throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
-    const { conn, name } = target;
-    try {
-      // A server that is down has no listing: say it is down rather than "unknown tool".
-      await conn.assertAvailable();
-    } catch (err) {
-      record(conn.name, name, "error", (err as Error).message);
-      throw err;
+    if (r.decision === "unavailable") {
+      record(r.server, r.tool, "error", r.error.message);
+      throw r.error;
     }
-    const tool = (await conn.listing()).tools.find((t) => t.name === name);
-    if (!tool || !policy.tool(identity, conn.name, tool, true)) {
-      record(conn.name, name, "denied", tool ? "not permitted" : "unknown tool");
+    if (r.decision === "denied") {
+      record(r.server, r.tool, "denied", "not permitted");
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await conn.request("tools/call", { ...params, name }, { signal: ctx.mcpReq.signal, identity });
-      record(conn.name, name, result.isError === true ? "tool_error" : "ok");
+      const result = await r.conn.request("tools/call", { ...params, name: r.tool }, { signal: ctx.mcpReq.signal, identity });
+      record(r.server, r.tool, result.isError === true ? "tool_error" : "ok");
       return result as never;
     } catch (err) {
-      record(conn.name, name, "error", (err as Error).message);
+      record(r.server, r.tool, "error", (err as Error).message);
       throw err;
     }
   });

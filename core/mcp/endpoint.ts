@@ -7,6 +7,7 @@ import type { Identity, Logger } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
 import type { UpstreamRegistry } from "./registry.ts";
+import type { ToolResolution } from "./resolve-tool.ts";
 
 /** Settings of the MCP endpoint. */
 export interface EndpointOptions {
@@ -24,8 +25,11 @@ export interface EndpointOptions {
 
 /** Serves `/mcp` and `/mcp/<server>` for 2025-11-25 (sessions) and 2026-07-28 (stateless) clients. */
 export interface McpEndpoint {
-  /** Handles one authenticated request; `body` is the parsed JSON body of a POST. */
-  handle(request: Request, identity: Identity, body: unknown, only?: string): Promise<Response>;
+  /**
+   * Handles one authenticated request; `body` is the parsed JSON body of a POST, `resolved` the tool a
+   * single `tools/call` body names, when the HTTP layer has already resolved it.
+   */
+  handle(request: Request, identity: Identity, body: unknown, only?: string, resolved?: ToolResolution): Promise<Response>;
   /** Open 2025-era sessions. */
   sessionCount(): number;
   /**
@@ -55,6 +59,7 @@ interface Session {
 interface Binding {
   identity: Identity;
   only: string | undefined;
+  resolved?: ToolResolution;
 }
 
 function isInitialize(body: unknown): boolean {
@@ -138,10 +143,10 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     token: "",
     clientId: binding.identity.subject,
     scopes: binding.identity.scopes,
-    extra: { binding, caller: { identity: binding.identity } },
+    extra: { binding, caller: { identity: binding.identity, resolved: binding.resolved } },
   });
 
-  async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined): Promise<Response> {
+  async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined, resolved: ToolResolution | undefined): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
       const session = sessions.get(id);
@@ -156,7 +161,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       // The same credential presented again (an OAuth grant's refreshed access token) says how long it lasts now.
       session.expiresAt = identity.expiresAt ?? Infinity;
       touch(session);
-      return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
+      return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
       throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required");
@@ -206,15 +211,15 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   }
 
   return {
-    async handle(request, identity, body, only) {
+    async handle(request, identity, body, only, resolved) {
       // A request naming an open session is a 2025-era request: skip the SDK's classification, which
       // validates the body against its schemas again (~30-40 µs of CPU per call measured on Node).
       const sid = request.headers.get("mcp-session-id");
       const useLegacy = (sid !== null && sessions.has(sid)) || (request.method === "POST"
         ? await isLegacyRequest(request, body, { maxRequestBodySize: opts.maxBodyBytes })
         : sid !== null);
-      if (useLegacy) return legacy(request, identity, body, only);
-      return modern.fetch(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
+      if (useLegacy) return legacy(request, identity, body, only, resolved);
+      return modern.fetch(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     },
     sessionCount: () => sessions.size,
     expireCredential(credentialId, at) {

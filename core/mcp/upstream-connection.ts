@@ -113,7 +113,7 @@ export class UpstreamConnection {
     this.#reservedMeta = new Set(options.identity.flatMap((m) => m.metaKeys?.() ?? []).map((k) => k.toLowerCase()));
     this.#ownsUpstream = options.ownsUpstream ?? true;
     this.#redactor = options.redactor;
-    this.#via = upstream.identityVia ?? (upstream.name === "upstream:http" ? "headers" : "meta");
+    this.#via = upstream.identityVia ?? "meta";
   }
 
   /** Current state, for /healthz. */

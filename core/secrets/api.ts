@@ -1,17 +1,16 @@
 import * as v from "valibot";
-import { pathOf, plainObject } from "../config/schema.ts";
+import { plainObject } from "../config/schema.ts";
 import { principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import { decodePathSegment } from "../http/path.ts";
-import { readJsonBody } from "../http/body.ts";
+import { parseBody, readApiBody } from "../http/api-body.ts";
 import { json } from "../http/responses.ts";
-import type { Identity, SecretSource, Upstream } from "../types.ts";
+import type { AuthContext, Identity, Route, SecretSource, Upstream } from "../types.ts";
 import { MASTER_KEY_ENV } from "./crypto.ts";
 import { SECRET_NAME } from "./refs.ts";
 import type { VaultAdmin } from "./types.ts";
 import type { UserCredentialStore } from "./user-credentials.ts";
 
-const BODY_LIMIT = 64 * 1024;
 
 const ValueBody = plainObject({
   value: v.pipe(v.string("expected the secret value as a string"), v.minLength(1, "expected a non-empty string"), v.maxLength(16_384, "expected at most 16384 characters")),
@@ -30,28 +29,10 @@ const RotateBody = plainObject({
  */
 export function findVault(sources: readonly SecretSource[]): (SecretSource & VaultAdmin) | undefined {
   return sources.find((s): s is SecretSource & VaultAdmin =>
-    s.name === "secrets:vault" && typeof (s as Partial<VaultAdmin>).set === "function" && typeof (s as Partial<VaultAdmin>).rotateKey === "function"
+    typeof (s as Partial<VaultAdmin>).set === "function" && typeof (s as Partial<VaultAdmin>).rotateKey === "function"
   );
 }
 
-function parse<T extends v.GenericSchema>(schema: T, input: unknown): v.InferOutput<T> {
-  const r = v.safeParse(schema, input);
-  if (r.success) return r.output;
-  const issue = r.issues[0];
-  // Issue messages name the field and the rule, never the input (which may be a secret).
-  throw new GatewayError("ERR_BAD_REQUEST", `${pathOf(issue) || "body"}: ${issue.message}`);
-}
-
-async function body(request: Request): Promise<unknown> {
-  if (!request.body || request.headers.get("content-length") === "0") return {};
-  try {
-    return await readJsonBody(request, BODY_LIMIT);
-  } catch (err) {
-    // The parser's message may quote the body, which carries a secret.
-    if (err instanceof GatewayError && err.code === "ERR_PARSE") throw new GatewayError("ERR_BAD_REQUEST", "body: expected a JSON object");
-    throw err;
-  }
-}
 
 /** What the credentials API needs from the gateway. */
 export interface CredentialsApiOptions {
@@ -62,6 +43,8 @@ export interface CredentialsApiOptions {
   servers: Record<string, Upstream>;
   /** Authenticates the request (auth pipeline plus the static admin token), or throws a 401 GatewayError. */
   authenticate(request: Request): Promise<Identity>;
+  /** Time allowed to receive a request body, ms. */
+  bodyTimeoutMs: number;
 }
 
 function actorOf(identity: Identity): string {
@@ -94,13 +77,13 @@ export async function handleCredentialsApi(request: Request, url: URL, opts: Cre
     }
     if (path === "/v1/credentials") return json({ credentials: await vault.list() });
     if (rest === "rotate-key" && method === "POST") {
-      const { newKey } = parse(RotateBody, await body(request));
+      const { newKey } = parseBody(RotateBody, await readApiBody(request, opts.bodyTimeoutMs));
       return json(await vault.rotateKey(newKey, actorOf(identity)));
     }
     const name = decodePathSegment(rest);
     if (!SECRET_NAME.test(name)) throw new GatewayError("ERR_BAD_REQUEST", "name: expected letters, digits, _ . / - (starting with a letter or _), at most 128 characters");
     if (method === "PUT") {
-      const { value } = parse(ValueBody, await body(request));
+      const { value } = parseBody(ValueBody, await readApiBody(request, opts.bodyTimeoutMs));
       return json(await vault.set(name, value, actorOf(identity)));
     }
     if (!(await vault.delete(name, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no secret named ${name}`);
@@ -121,11 +104,27 @@ export async function handleCredentialsApi(request: Request, url: URL, opts: Cre
     const upstream = Object.hasOwn(opts.servers, server) ? opts.servers[server] : undefined;
     if (!upstream?.perUser) throw new GatewayError("ERR_NOT_FOUND", `no server named ${server} takes per-user credentials`);
     if (method === "PUT") {
-      const { value } = parse(ValueBody, await body(request));
+      const { value } = parseBody(ValueBody, await readApiBody(request, opts.bodyTimeoutMs));
       return json({ subject: identity.subject, ...await opts.users.set(owner, server, value, actorOf(identity)) });
     }
     if (!(await opts.users.delete(owner, server, actorOf(identity)))) throw new GatewayError("ERR_NOT_FOUND", `no credential of yours for ${server}`);
     return json({ server, deleted: true });
   }
   return undefined;
+}
+
+/**
+ * The credentials APIs as routes: `/v1/credentials[/{name}]` (admin) and `/v1/me/credentials[/{server}]`
+ * (the caller's own), behind the Origin check; the handlers authenticate and answer 405 themselves.
+ *
+ * @example
+ * const routes = credentialRoutes({ vault, users, servers: config.servers, bodyTimeoutMs: 30000 });
+ */
+export function credentialRoutes(opts: Omit<CredentialsApiOptions, "authenticate">): Route[] {
+  const handler = async (request: Request, ctx: AuthContext): Promise<Response> => {
+    const res = await handleCredentialsApi(request, ctx.url, { ...opts, authenticate: () => ctx.authenticate!() });
+    if (!res) throw new GatewayError("ERR_NOT_FOUND", "not found");
+    return res;
+  };
+  return ["/v1/credentials", "/v1/credentials/*", "/v1/me/credentials", "/v1/me/credentials/*"].map((path) => ({ method: "*", path, origin: true, handler }));
 }

@@ -1,15 +1,14 @@
 import * as v from "valibot";
-import { pathOf, plainObject } from "../config/schema.ts";
+import { plainObject } from "../config/schema.ts";
 import { GatewayError } from "../errors.ts";
-import { readJsonBody } from "../http/body.ts";
+import { parseBody, readApiBody } from "../http/api-body.ts";
 import { json } from "../http/responses.ts";
-import type { Identity } from "../types.ts";
+import type { AuthContext, Identity, Route } from "../types.ts";
 import { toolEntryProblem } from "../auth/permissions.ts";
 import { assertWithinRights, isRootAdmin } from "./delegation.ts";
 import { parseDuration } from "./duration.ts";
 import { type CreateTokenInput, KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
 
-const BODY_LIMIT = 64 * 1024;
 const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
 const names = (what: string) => v.pipe(v.array(text(200, what), `expected an array of ${what}s`), v.maxLength(100, "expected at most 100 entries"));
 
@@ -34,24 +33,6 @@ const RotateBody = plainObject({
   graceSeconds: v.optional(v.pipe(v.number("expected a number of seconds"), v.integer("expected whole seconds"), v.minValue(0, "expected 0 to 3600"), v.maxValue(3600, "expected 0 to 3600"))),
 }, "unknown key; expected graceSeconds");
 
-function parse<T extends v.GenericSchema>(schema: T, input: unknown): v.InferOutput<T> {
-  const r = v.safeParse(schema, input);
-  if (r.success) return r.output;
-  const issue = r.issues[0];
-  const path = pathOf(issue);
-  throw new GatewayError("ERR_BAD_REQUEST", `${path || "body"}: ${issue.message}`);
-}
-
-async function body(request: Request): Promise<unknown> {
-  const len = request.headers.get("content-length");
-  if (!request.body || len === "0") return {};
-  try {
-    return await readJsonBody(request, BODY_LIMIT);
-  } catch (err) {
-    if (err instanceof GatewayError && err.code === "ERR_PARSE") throw new GatewayError("ERR_BAD_REQUEST", err.message);
-    throw err;
-  }
-}
 
 /**
  * Validates a token-create body (API and CLI alike) into service input; errors name the field.
@@ -60,7 +41,7 @@ async function body(request: Request): Promise<unknown> {
  * const input = parseCreateBody({ user: "alice", scopes: ["mcp:read"], expiresIn: "7d" });
  */
 export function parseCreateBody(input: unknown): CreateTokenInput {
-  const { expiresIn, ...rest } = parse(CreateBody, input);
+  const { expiresIn, ...rest } = parseBody(CreateBody, input);
   return { ...rest, expiresInSeconds: expiresIn === undefined ? undefined : parseDuration(expiresIn, "expiresIn") };
 }
 
@@ -73,6 +54,8 @@ export interface AuthApiOptions {
   defaultLifetimeSeconds: number;
   /** Authenticates the request (auth pipeline plus the static admin token), or throws a 401 GatewayError. */
   authenticate(request: Request): Promise<Identity>;
+  /** Time allowed to receive a request body, ms. */
+  bodyTimeoutMs: number;
 }
 
 function isAdmin(identity: Identity): boolean {
@@ -113,7 +96,7 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     const identity = await opts.authenticate(request);
     requireAdmin(identity);
     if (method === "POST") {
-      const input = parseCreateBody(await body(request));
+      const input = parseCreateBody(await readApiBody(request, opts.bodyTimeoutMs));
       input.permissions?.tools?.forEach((entry, i) => {
         const problem = toolEntryProblem(entry, opts.separator);
         if (problem) throw new GatewayError("ERR_BAD_REQUEST", `permissions.tools[${i}]: ${problem}`);
@@ -152,7 +135,7 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
 
   if (m[2]) {
     if (method !== "POST") throw notAllowed("POST");
-    const { graceSeconds } = parse(RotateBody, await body(request));
+    const { graceSeconds } = parseBody(RotateBody, await readApiBody(request, opts.bodyTimeoutMs));
     const target = await tokens.get(id);
     if (!target) throw new GatewayError("ERR_NOT_FOUND", `no token with id ${id}`);
     // Rotating hands out a fresh secret with the target's rights: only for a credential that has them all.
@@ -172,4 +155,22 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
   }
   if (method === "DELETE") return json(await tokens.revoke(id, actorOf(identity)));
   throw notAllowed("GET, DELETE");
+}
+
+/**
+ * The token API as routes: `/v1/auth/whoami`, `/v1/auth/tokens`, `/v1/auth/tokens/{id}[/rotate]`, each
+ * behind the Origin check; the handlers authenticate (and answer 405) themselves, since who may do what
+ * depends on the method and on whether a credential acts on itself.
+ *
+ * @example
+ * const routes = tokenRoutes({ tokens, separator: "__", defaultLifetimeSeconds: 2592000, bodyTimeoutMs: 30000 });
+ */
+export function tokenRoutes(opts: Omit<AuthApiOptions, "authenticate">): Route[] {
+  const handler = async (request: Request, ctx: AuthContext): Promise<Response> =>
+    (await handleAuthApi(request, ctx.url, { ...opts, authenticate: () => ctx.authenticate!() })) ?? notFound();
+  return ["/v1/auth/whoami", "/v1/auth/tokens", "/v1/auth/tokens/*"].map((path) => ({ method: "*", path, origin: true, handler }));
+}
+
+function notFound(): never {
+  throw new GatewayError("ERR_NOT_FOUND", "not found");
 }

@@ -73,6 +73,7 @@ export function http(options: HttpOptions): Upstream {
   const shown = `${url.origin}${url.pathname}`;
   return {
     name: "upstream:http",
+    identityVia: "headers",
     describe: () => shown,
     timeoutMs: options.timeoutMs,
     connectTimeoutMs: options.connectTimeoutMs,

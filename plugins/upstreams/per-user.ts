@@ -36,7 +36,7 @@ export function identityOf(option: IdentityMapper[] | false | undefined, path: s
   if (option === undefined || option === false) return option;
   if (!Array.isArray(option)) throw configError(path, "expected an array of identity mappers or false", typeof option);
   for (const [i, m] of option.entries()) {
-    if (typeof m !== "object" || m === null || typeof m.name !== "string" || !m.name.startsWith("identity:") || typeof m.map !== "function") {
+    if (typeof m !== "object" || m === null || typeof m.name !== "string" || typeof m.map !== "function") {
       throw configError(`${path}[${i}]`, "expected an identity mapper plugin such as identityHeaders() or jwtAssertion()");
     }
   }

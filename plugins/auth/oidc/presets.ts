@@ -1,4 +1,4 @@
-import type { Identity } from "../../core/types.ts";
+import type { Identity } from "../../../core/mod.ts";
 
 /**
  * Where an identity field comes from in the token's claims: a claim name, a dot path (`realm_access.roles`),
