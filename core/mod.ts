@@ -12,43 +12,42 @@ export { defineGateway } from "./define.ts";
 export { createGateway } from "./gateway.ts";
 export { serve } from "./serve/mod.ts";
 export type { Served, ServeOptions } from "./serve/mod.ts";
-export { configError, GatewayError, isGatewayError } from "./errors.ts";
+export { VERSION } from "./version.ts";
+
+// The contracts of every plugin kind (core/contracts/): what a plugin of each kind is, and what it is handed.
+export type * from "./types.ts";
 export type { GatewayErrorCode } from "./errors.ts";
-export { interpolate } from "./config/interpolate.ts";
-export { credentialOf, principalOf } from "./auth/principal.ts";
-export { decodePathSegment } from "./http/path.ts";
+
+// The plugin kit: everything a plugin of any kind needs besides its contract. Built-in plugins use this
+// surface and nothing else (tests/layering.test.ts holds them to it).
+// Errors and config.
+export { configError, GatewayError, isGatewayError } from "./errors.ts";
+export { interpolate, interpolateDeep, readEnv } from "./config/interpolate.ts";
+export { pathOf, plainObject } from "./config/schema.ts";
+export { parseDuration } from "./tokens/duration.ts";
+// HTTP.
 export { readBearer } from "./http/bearer.ts";
-export type { AccessPolicy, ToolInfo } from "./auth/policy.ts";
-export type { AuthorizeContext, AuthorizeHook } from "./auth/permissions.ts";
-export type { AuditEvent, AuditSink, AuthEvent, CredentialEvent, TokenEvent, ToolCallEvent } from "./audit/events.ts";
-export type { SignOptions, SigningKeys, VerifyOptions } from "./tokens/signing-keys.ts";
-export { secret } from "./secrets/refs.ts";
-export type { SecretRef, SecretValue } from "./secrets/refs.ts";
+export { BODY_TIMEOUT_MS, readBodyText, readJsonBody } from "./http/body.ts";
+export { decodePathSegment } from "./http/path.ts";
+export { errorResponse, json, oauthErrorResponse } from "./http/responses.ts";
+// Identities and credentials.
+export { credentialOf, principalOf } from "./auth/principal.ts";
+export { API_KEY_PREFIX, constantTimeEqual, hashSecret, newId, newSecret, TOKEN_PREFIX } from "./tokens/secret.ts";
+export { identityOf, stateOf } from "./tokens/service.ts";
+export { tokenStrategy } from "./tokens/strategy.ts";
+// Secrets: `secret("NAME")` templating, redaction, the master key.
+export { isSecretRef, parseSecretTemplate, renderSecretTemplate, secret, SECRET_NAME } from "./secrets/refs.ts";
+export type { SecretRef, SecretTemplate, SecretValue } from "./secrets/refs.ts";
 export { createRedactor } from "./secrets/redact.ts";
 export type { Redactor } from "./secrets/redact.ts";
+export { decodeMasterKey, MASTER_KEY_ENV } from "./secrets/crypto.ts";
+export type { Keyring } from "./secrets/crypto.ts";
+export { openKeyring, rotateMasterKey } from "./secrets/master-key.ts";
+export type { RotationResult, StoredSealed } from "./secrets/master-key.ts";
 export type { SecretInfo, UserCredentialInfo, UserCredentials, VaultAdmin } from "./secrets/types.ts";
-export type { PublicToken, TokenRecord, TokenStore, TokenType, UsageUpdate } from "./tokens/types.ts";
-export type { CreateTokenInput, TokenFilter, TokenService, VerifyResult } from "./tokens/service.ts";
-export type {
-  AuthContext,
-  AuthOutcome,
-  AdminSettings,
-  AuthStrategy,
-  Gateway,
-  GatewayConfig,
-  Identity,
-  ForwardedIdentity,
-  IdentityMapper,
-  Logger,
-  Permissions,
-  PluginContext,
-  RequestInfo,
-  ResolvedConfig,
-  Route,
-  SecretSource,
-  ServerSettings,
-  TokenSettings,
-  TransportContext,
-  Upstream,
-} from "./types.ts";
-export { VERSION } from "./version.ts";
+// The runtime's own defaults, which are plugins like any other.
+export { memoryStore } from "./tokens/memory-store.ts";
+export { headerValue, IDENTITY_META_KEY, identityHeaders } from "./mcp/identity-headers.ts";
+export type { IdentityField, IdentityHeadersOptions } from "./mcp/identity-headers.ts";
+export { envSecrets } from "./secrets/env.ts";
+export type { EnvSecretsOptions } from "./secrets/env.ts";

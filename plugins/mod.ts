@@ -31,5 +31,5 @@ export { envSecrets } from "./secrets/env.ts";
 export type { EnvSecretsOptions } from "./secrets/env.ts";
 export { vault } from "./secrets/vault.ts";
 export type { Vault, VaultOptions } from "./secrets/vault.ts";
-export { secret } from "../core/secrets/refs.ts";
-export type { SecretRef, SecretValue } from "../core/secrets/refs.ts";
+export { secret } from "../core/mod.ts";
+export type { SecretRef, SecretValue } from "../core/mod.ts";

@@ -1,12 +1,5 @@
 import type { Logger } from "../types.ts";
-import type { AuditInput, AuditSink } from "./events.ts";
-
-/** The gateway's audit fan-out. */
-export interface Audit {
-  emit(event: AuditInput): void;
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
+import type { Audit, AuditInput, AuditSink } from "../types.ts";
 
 /**
  * Sends every event to every sink without waiting for any of them; a sink that throws or rejects is

@@ -1,4 +1,4 @@
-import type { Audit } from "../audit/bus.ts";
+import type { Audit } from "../types.ts";
 import type { AuthContext, AuthStrategy, Identity } from "../types.ts";
 import { runAuth } from "./pipeline.ts";
 

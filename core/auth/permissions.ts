@@ -1,19 +1,4 @@
-import type { Identity, Permissions } from "../types.ts";
-import type { AccessPolicy, ToolInfo } from "./policy.ts";
-
-/** What the `authorize` hook is asked about. */
-export interface AuthorizeContext {
-  identity: Identity;
-  server: string;
-  /** The tool's upstream name, for tool decisions. */
-  tool?: string;
-  action: "list" | "call" | "read" | "server";
-  /** The decision of the built-in rules. */
-  allowed: boolean;
-}
-
-/** A config-as-code hook with the last word: return true/false to decide, undefined to keep `allowed`. */
-export type AuthorizeHook = (ctx: AuthorizeContext) => boolean | undefined;
+import type { AccessPolicy, AuthorizeContext, AuthorizeHook, Identity, Permissions, ToolInfo } from "../types.ts";
 
 /** Options of the permission policy. */
 export interface PermissionOptions {

@@ -1,20 +1,4 @@
-import type { Identity } from "../types.ts";
-
-/** A tool as the policy sees it: its upstream name and its annotations. */
-export interface ToolInfo {
-  name: string;
-  annotations?: { readOnlyHint?: boolean };
-}
-
-/** Decides what an identity may see and do on `/mcp`. */
-export interface AccessPolicy {
-  /** Whether the identity may reach the server at all. */
-  server(identity: Identity, server: string): boolean;
-  /** Whether the identity may see and call the tool. `call` is true when the tool is being called. */
-  tool(identity: Identity, server: string, tool: ToolInfo, call: boolean): boolean;
-  /** Whether the identity may list and read prompts and resources of the server. */
-  read(identity: Identity, server: string): boolean;
-}
+import type { AccessPolicy, Identity } from "../types.ts";
 
 /**
  * The policy of a gateway without a permission model: an authenticated identity reaches every server.

@@ -1,8 +1,8 @@
 import { configError, isGatewayError } from "../errors.ts";
 import { parseDuration } from "../tokens/duration.ts";
-import { memoryStore } from "../../plugins/stores/memory.ts";
-import { identityHeaders } from "../../plugins/identity/headers.ts";
-import { envSecrets } from "../../plugins/secrets/env.ts";
+import { memoryStore } from "../tokens/memory-store.ts";
+import { identityHeaders } from "../mcp/identity-headers.ts";
+import { envSecrets } from "../secrets/env.ts";
 import { createLogger } from "../log.ts";
 import type { GatewayConfig, ResolvedConfig } from "../types.ts";
 import { interpolate, readEnv } from "./interpolate.ts";

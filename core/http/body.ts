@@ -33,7 +33,15 @@ function tooLarge(limit: number): GatewayError {
   return new GatewayError("ERR_BODY_TOO_LARGE", `request body exceeds ${limit} bytes`, { headers: DROP_CONNECTION });
 }
 
-async function readBodyText(request: Request, limit: number, timeoutMs: number): Promise<string> {
+/**
+ * Reads a request body as text under a size limit and a deadline, whatever its media type (OAuth forms,
+ * say): over the limit is `ERR_BODY_TOO_LARGE` (413), too slow `ERR_REQUEST_TIMEOUT` (408), a client gone
+ * mid-body `ERR_CLIENT_ABORTED`.
+ *
+ * @example
+ * const form = new URLSearchParams(await readBodyText(request, 64 * 1024, 30_000));
+ */
+export async function readBodyText(request: Request, limit: number, timeoutMs: number = BODY_TIMEOUT_MS): Promise<string> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let cancel: (() => void) | undefined;
   const expired = new Promise<never>((_, reject) => {

@@ -1,5 +1,5 @@
 import type { Authenticate } from "../auth/authenticate.ts";
-import { GatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import type { AuthContext, Identity, Logger, RequestInfo, RouteAuth } from "../types.ts";
 import { originAllowed } from "./origin.ts";
 import { errorResponse, toErrorResponse } from "./responses.ts";
@@ -92,6 +92,8 @@ export async function handleRequest(request: Request, info: RequestInfo, d: Requ
     if (route.auth !== undefined && route.auth !== "none") ctx.identity = await authorizeRoute(route.auth, authenticate);
     return await route.handler(request, ctx);
   } catch (err) {
+    // A client that went away mid-upload is worth a debug line, not an error.
+    if (isGatewayError(err) && err.code === "ERR_CLIENT_ABORTED") d.log.debug("request body aborted by the client", { path: url.pathname });
     return toErrorResponse(err, shape, (e) => d.log.error("unhandled error", { error: e instanceof Error ? e.stack ?? e.message : String(e) }));
   }
 }

@@ -1,6 +1,6 @@
 import { ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
-import type { Audit } from "../audit/bus.ts";
-import type { AccessPolicy } from "../auth/policy.ts";
+import type { Audit } from "../types.ts";
+import type { AccessPolicy } from "../types.ts";
 import type { Identity } from "../types.ts";
 import { VERSION } from "../version.ts";
 import { joinName, MAX_NAME_LENGTH, nameTooLong, splitName } from "./namespacing.ts";

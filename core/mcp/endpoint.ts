@@ -1,6 +1,6 @@
 import { createMcpHandler, isLegacyRequest, type Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
-import type { Audit } from "../audit/bus.ts";
-import type { AccessPolicy } from "../auth/policy.ts";
+import type { Audit } from "../types.ts";
+import type { AccessPolicy } from "../types.ts";
 import { credentialOf, principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";

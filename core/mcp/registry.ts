@@ -1,6 +1,6 @@
 import { principalOf } from "../auth/principal.ts";
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/client";
-import type { Audit } from "../audit/bus.ts";
+import type { Audit } from "../types.ts";
 import { createRedactor, layeredRedactor } from "../secrets/redact.ts";
 import type { SecretResolver } from "../secrets/resolver.ts";
 import type { UserCredentials } from "../secrets/types.ts";

@@ -1,5 +1,5 @@
 import type { Tool } from "@modelcontextprotocol/client";
-import type { AccessPolicy } from "../auth/policy.ts";
+import type { AccessPolicy } from "../types.ts";
 import type { Identity } from "../types.ts";
 import { nameTooLong, splitName } from "./namespacing.ts";
 import type { UpstreamRegistry } from "./registry.ts";

@@ -1,7 +1,7 @@
 import { GatewayError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { decodePathSegment } from "../http/path.ts";
-import type { AccessPolicy } from "../auth/policy.ts";
+import type { AccessPolicy } from "../types.ts";
 import type { AuthContext, Identity, Route } from "../types.ts";
 import type { McpEndpoint } from "./endpoint.ts";
 import type { UpstreamRegistry } from "./registry.ts";

@@ -1,4 +1,4 @@
-import type { Audit } from "../audit/bus.ts";
+import type { Audit } from "../types.ts";
 import { GatewayError } from "../errors.ts";
 import type { TokenStore } from "../tokens/types.ts";
 import { createKeyring, importMasterKey, isSealed, type Keyring, MASTER_KEY_ENV, type MasterKey, type SealedRecord } from "./crypto.ts";

@@ -1,4 +1,4 @@
-import type { Audit } from "../audit/bus.ts";
+import type { Audit } from "../types.ts";
 import { GatewayError } from "../errors.ts";
 import type { SecretSource } from "../types.ts";
 import { createRedactor, type Redactor } from "./redact.ts";

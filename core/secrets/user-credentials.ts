@@ -1,4 +1,4 @@
-import type { Audit } from "../audit/bus.ts";
+import type { Audit } from "../types.ts";
 import { readEnv } from "../config/interpolate.ts";
 import { GatewayError } from "../errors.ts";
 import type { TokenStore } from "../tokens/types.ts";

@@ -10,7 +10,7 @@ import { oauthServer } from "../../plugins/auth/oauth-server.ts";
 import { oidc } from "../../plugins/auth/oidc.ts";
 import { http } from "../../plugins/upstreams/http.ts";
 import { stdio } from "../../plugins/upstreams/stdio.ts";
-import { identityHeaders } from "../../plugins/identity/headers.ts";
+import { identityHeaders } from "../../plugins/mod.ts";
 
 let hooksRegistered = false;
 

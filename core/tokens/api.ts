@@ -7,7 +7,8 @@ import type { AuthContext, Identity, Route } from "../types.ts";
 import { toolEntryProblem } from "../auth/permissions.ts";
 import { assertWithinRights, isRootAdmin } from "./delegation.ts";
 import { parseDuration } from "./duration.ts";
-import { type CreateTokenInput, KNOWN_SCOPES, type TokenFilter, type TokenService } from "./service.ts";
+import { KNOWN_SCOPES } from "./service.ts";
+import type { CreateTokenInput, TokenFilter, TokenService } from "../types.ts";
 
 const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
 const names = (what: string) => v.pipe(v.array(text(200, what), `expected an array of ${what}s`), v.maxLength(100, "expected at most 100 entries"));

@@ -1,58 +1,7 @@
-import type { Audit } from "../audit/bus.ts";
 import { GatewayError } from "../errors.ts";
-import type { Identity, Logger, Permissions } from "../types.ts";
+import type { Audit, CreateTokenInput, Identity, Logger, PublicToken, TokenFilter, TokenRecord, TokenService, TokenStore, TokenType, VerifyResult } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { API_KEY_PREFIX, constantTimeEqual, hashSecret, hashSecretSync, newId, newSecret, TOKEN_PREFIX, wellFormed } from "./secret.ts";
-import type { PublicToken, TokenRecord, TokenStore, TokenType } from "./types.ts";
-
-/** What an admin asks for when creating a token. */
-export interface CreateTokenInput {
-  user: string;
-  name?: string;
-  email?: string;
-  team?: string;
-  roles?: string[];
-  org?: string;
-  type?: TokenType;
-  scopes?: string[];
-  permissions?: Permissions;
-  description?: string;
-  /** Lifetime in seconds; capped by the configured maximum. */
-  expiresInSeconds?: number;
-}
-
-/** Filters of the list operation. */
-export interface TokenFilter {
-  user?: string;
-  team?: string;
-  type?: TokenType;
-  state?: PublicToken["state"];
-}
-
-/** The result of checking a presented secret. */
-export type VerifyResult =
-  | { ok: true; record: TokenRecord }
-  | { ok: false; code: "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_EXPIRED" | "ERR_TOKEN_REVOKED"; reason: string; tokenId?: string };
-
-/** Issue, verify, list, revoke and rotate gateway tokens and API keys. */
-export interface TokenService {
-  create(input: CreateTokenInput, actor: string): Promise<{ record: PublicToken; secret: string }>;
-  verify(secret: string, type: TokenType): Promise<VerifyResult>;
-  get(id: string): Promise<PublicToken | undefined>;
-  list(filter?: TokenFilter): Promise<PublicToken[]>;
-  revoke(id: string, actor: string): Promise<PublicToken>;
-  rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: PublicToken; secret: string }>;
-  /** Whether any active token carries the `admin` scope. */
-  hasActiveAdmin(): Promise<boolean>;
-  /**
-   * Tells `listener` when a credential stops being valid earlier than its expiry: revoked (`endsAt` now)
-   * or rotated (`endsAt` the end of its grace period). Returns the unsubscribe function.
-   */
-  onInvalidate(listener: (tokenId: string, endsAt: number) => void): () => void;
-  /** Writes batched usage counters to the store. */
-  flush(): Promise<void>;
-  close(): Promise<void>;
-}
 
 /** Options of the token service. */
 export interface TokenServiceOptions {

@@ -1,38 +1,7 @@
 import { decodeProtectedHeader, exportJWK, generateKeyPair, type JWK, type JWTPayload, jwtVerify, SignJWT } from "jose";
 import { GatewayError } from "../errors.ts";
 import { hashSecretSync, newId } from "./secret.ts";
-
-/** Options of `sign`. */
-export interface SignOptions {
-  issuer: string;
-  audience: string | string[];
-  subject?: string;
-  /** Lifetime in seconds. */
-  expiresInSeconds: number;
-  /** The JWT `typ` header, e.g. `at+jwt` for access tokens. */
-  typ?: string;
-}
-
-/** Options of `verify`. */
-export interface VerifyOptions {
-  issuer: string | string[];
-  audience: string | string[];
-  typ?: string;
-  /** Allowed clock skew in seconds; default 30. */
-  clockToleranceSeconds?: number;
-}
-
-/** The gateway's own JWT signing keys (ES256): sign, verify, publish, rotate. */
-export interface SigningKeys {
-  /** Signs `claims` with the current key; adds `iat`, `exp`, `jti`, `iss`, `aud`, `sub`. */
-  sign(claims: JWTPayload, options: SignOptions): Promise<string>;
-  /** Verifies a JWT signed by one of the published keys; throws `ERR_INVALID_CREDENTIAL` or `ERR_TOKEN_EXPIRED`. */
-  verify(jwt: string, options: VerifyOptions): Promise<JWTPayload>;
-  /** The public keys, current first, as served at `/.well-known/jwks.json`. */
-  jwks(): Promise<{ keys: JWK[] }>;
-  /** Makes a new key current; the previous one stays published (and verifiable) for `retainSeconds`. */
-  rotate(): Promise<void>;
-}
+import type { SignOptions, SigningKeys, VerifyOptions } from "../types.ts";
 
 interface Key {
   kid: string;

@@ -1,6 +1,7 @@
 import { GatewayError } from "../errors.ts";
 import type { AuthOutcome, AuthStrategy, PluginContext } from "../types.ts";
-import { identityOf, type TokenService } from "./service.ts";
+import { identityOf } from "./service.ts";
+import type { TokenService } from "../types.ts";
 import type { TokenType } from "./types.ts";
 
 /**

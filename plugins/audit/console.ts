@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditSink } from "../../core/audit/events.ts";
+import type { AuditEvent, AuditSink } from "../../core/mod.ts";
 
 /**
  * Writes every audit event as one JSON line on stderr.

@@ -1,7 +1,6 @@
 import { appendFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { AuditEvent, AuditSink } from "../../core/audit/events.ts";
-import { configError } from "../../core/errors.ts";
+import { configError, type AuditEvent, type AuditSink } from "../../core/mod.ts";
 
 /** Options of the JSONL audit sink. */
 export interface JsonlAuditOptions {

@@ -1,6 +1,4 @@
-import { configError } from "../../core/errors.ts";
-import { tokenStrategy } from "../../core/tokens/strategy.ts";
-import type { AuthStrategy } from "../../core/types.ts";
+import { configError, tokenStrategy, type AuthStrategy } from "../../core/mod.ts";
 
 /** Options of the API-key strategy. */
 export interface ApiKeyOptions {

@@ -1,7 +1,4 @@
-import { configError } from "../../core/errors.ts";
-import { TOKEN_PREFIX } from "../../core/tokens/secret.ts";
-import { tokenStrategy } from "../../core/tokens/strategy.ts";
-import type { AuthStrategy } from "../../core/types.ts";
+import { configError, readBearer, TOKEN_PREFIX, tokenStrategy, type AuthStrategy } from "../../core/mod.ts";
 
 /** Options of the bearer strategy. */
 export interface BearerOptions {
@@ -20,9 +17,7 @@ export function bearer(options: BearerOptions = {}): AuthStrategy {
   const realm = options.realm ?? "portcullis";
   if (!/^[\x20-\x7e]*$/.test(realm) || realm.includes('"')) throw configError("bearer.realm", "expected printable ASCII without quotes");
   return tokenStrategy("auth:bearer", "token", (request) => {
-    const header = request.headers.get("authorization");
-    if (header === null) return null;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return m && m[1]!.startsWith(TOKEN_PREFIX) ? m[1]! : null;
+    const token = readBearer(request);
+    return token !== undefined && token.startsWith(TOKEN_PREFIX) ? token : null;
   }, `Bearer realm="${realm}"`);
 }

@@ -1,8 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { configError, GatewayError, isGatewayError } from "../../core/errors.ts";
-import { API_KEY_PREFIX, TOKEN_PREFIX } from "../../core/tokens/secret.ts";
-import { identityOf } from "../../core/tokens/service.ts";
-import type { AuthContext, AuthOutcome, AuthStrategy, Identity, PluginContext, Route } from "../../core/types.ts";
+import { API_KEY_PREFIX, configError, GatewayError, identityOf, isGatewayError, TOKEN_PREFIX, type AuthContext, type AuthOutcome, type AuthStrategy, type Identity, type PluginContext, type Route, readBearer } from "../../core/mod.ts";
 import { authorizeEndpoints } from "./oauth-server/authorize.ts";
 import { createClientRegistry, type ClientRegistry } from "./oauth-server/clients.ts";
 import { createGrants, type Grants, type SessionRecord } from "./oauth-server/grants.ts";
@@ -22,11 +19,6 @@ const NAME = "auth:oauth";
 export interface OauthServerExtras {
   /** Server names listed on the consent page ("it will reach ..."); default: a sentence about permissions. */
   servers?: string[];
-}
-
-function bearerOf(request: Request): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
-  return m?.[1];
 }
 
 /**
@@ -133,7 +125,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
 
   /** Who calls `/v1/auth/sessions` or `/oauth/register`: an OAuth access token of ours or a gateway `pt_` token. */
   async function who(request: Request, url: URL, required: boolean): Promise<Identity | undefined> {
-    const token = bearerOf(request);
+    const token = readBearer(request);
     if (token === undefined) {
       if (!required) return undefined;
       throw new GatewayError("ERR_AUTH_REQUIRED", "authentication required", { headers: { "www-authenticate": 'Bearer realm="portcullis"' } });
@@ -220,7 +212,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       });
     },
     async authenticate(request, ctx) {
-      const token = bearerOf(request);
+      const token = readBearer(request);
       if (token === undefined) return undefined;
       return await verifyAccessToken(token, ctx.url);
     },

@@ -1,5 +1,4 @@
-import { type AuthContext, type AuthOutcome, type AuthStrategy, type Logger, readBearer } from "../../core/mod.ts";
-import { TOKEN_PREFIX } from "../../core/tokens/secret.ts";
+import { readBearer, TOKEN_PREFIX, type AuthContext, type AuthOutcome, type AuthStrategy, type Logger } from "../../core/mod.ts";
 import { refuse, STRATEGY } from "./oidc/identity.ts";
 import { createIntrospector } from "./oidc/introspect.ts";
 import { mcpScopesOf, protectedResourceMetadata, resourceChallenge } from "./oidc/metadata.ts";

@@ -1,6 +1,4 @@
-import { configError, GatewayError } from "../../core/errors.ts";
-import type { SigningKeys } from "../../core/tokens/signing-keys.ts";
-import type { ForwardedIdentity, Identity, IdentityMapper } from "../../core/types.ts";
+import { configError, GatewayError, type ForwardedIdentity, type Identity, type IdentityMapper, type SigningKeys } from "../../core/mod.ts";
 
 /** Options of `jwtAssertion()`. */
 export interface JwtAssertionOptions {

@@ -1,12 +1,4 @@
-import type { Audit } from "../../core/audit/bus.ts";
-import { configError, GatewayError } from "../../core/errors.ts";
-import { interpolate, readEnv } from "../../core/config/interpolate.ts";
-import { decodeMasterKey, type Keyring, MASTER_KEY_ENV } from "../../core/secrets/crypto.ts";
-import { openKeyring, rotateMasterKey, type StoredSealed } from "../../core/secrets/master-key.ts";
-import { SECRET_NAME } from "../../core/secrets/refs.ts";
-import type { SecretInfo, VaultAdmin } from "../../core/secrets/types.ts";
-import type { TokenStore } from "../../core/tokens/types.ts";
-import type { SecretSource } from "../../core/types.ts";
+import { configError, decodeMasterKey, GatewayError, interpolate, MASTER_KEY_ENV, openKeyring, readEnv, rotateMasterKey, SECRET_NAME, type Audit, type Keyring, type SecretInfo, type SecretSource, type StoredSealed, type TokenStore, type VaultAdmin } from "../../core/mod.ts";
 
 /** Options of `vault()`. */
 export interface VaultOptions {

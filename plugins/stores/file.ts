@@ -2,8 +2,7 @@ import { mkdir, open, readFile, rename, unlink, writeFile } from "node:fs/promis
 import type { FileHandle } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import process from "node:process";
-import { GatewayError } from "../../core/errors.ts";
-import type { TokenRecord, TokenStore, UsageUpdate } from "../../core/tokens/types.ts";
+import { GatewayError, type TokenRecord, type TokenStore, type UsageUpdate } from "../../core/mod.ts";
 
 /** Options of the file store. */
 export interface FileStoreOptions {

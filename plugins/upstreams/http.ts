@@ -1,8 +1,5 @@
 import { StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
-import { configError, GatewayError } from "../../core/errors.ts";
-import { interpolate } from "../../core/config/interpolate.ts";
-import { parseSecretTemplate, renderSecretTemplate, type SecretTemplate, type SecretValue } from "../../core/secrets/refs.ts";
-import type { IdentityMapper, TransportContext, Upstream } from "../../core/types.ts";
+import { configError, GatewayError, interpolate, parseSecretTemplate, renderSecretTemplate, type IdentityMapper, type SecretTemplate, type SecretValue, type TransportContext, type Upstream } from "../../core/mod.ts";
 import { identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
 
 /** Options of the Streamable HTTP upstream. */

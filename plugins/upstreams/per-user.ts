@@ -1,5 +1,4 @@
-import { configError } from "../../core/errors.ts";
-import type { IdentityMapper, Upstream } from "../../core/types.ts";
+import { configError, type IdentityMapper, type Upstream } from "../../core/mod.ts";
 
 /** Settings shared by both upstreams' `userCredential` option. */
 export interface PerUserBase {

@@ -1,10 +1,7 @@
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { Transport } from "@modelcontextprotocol/client";
-import { configError, GatewayError } from "../../core/errors.ts";
-import { interpolate } from "../../core/config/interpolate.ts";
-import { parseSecretTemplate, renderSecretTemplate, type SecretTemplate, type SecretValue } from "../../core/secrets/refs.ts";
-import { scriptCommand } from "../../core/serve/script-command.ts";
-import type { IdentityMapper, TransportContext, Upstream } from "../../core/types.ts";
+import { configError, GatewayError, interpolate, parseSecretTemplate, renderSecretTemplate, type IdentityMapper, type SecretTemplate, type SecretValue, type TransportContext, type Upstream } from "../../core/mod.ts";
+import { scriptCommand } from "./script-command.ts";
 import { identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
 
 /** Options of the stdio upstream. Give either `command` (with `args`) or `script`. */

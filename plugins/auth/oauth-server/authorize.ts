@@ -1,5 +1,4 @@
-import { isGatewayError } from "../../../core/errors.ts";
-import { constantTimeEqual, hashSecret } from "../../../core/tokens/secret.ts";
+import { constantTimeEqual, hashSecret, isGatewayError } from "../../../core/mod.ts";
 import type { ClientRecord } from "./clients.ts";
 import { readForm } from "./form.ts";
 import { CONSENT_KIND as CONSENT, type GrantSubject, LOGIN_KIND as LOGIN } from "./grants.ts";

@@ -1,8 +1,5 @@
 import { readRequestBody } from "@modelcontextprotocol/server";
-import { GatewayError } from "../../../core/errors.ts";
-import { constantTimeEqual, hashSecret, newId, newSecret } from "../../../core/tokens/secret.ts";
-import type { TokenStore } from "../../../core/tokens/types.ts";
-import type { Identity } from "../../../core/types.ts";
+import { constantTimeEqual, GatewayError, hashSecret, newId, newSecret, type Identity, type TokenStore } from "../../../core/mod.ts";
 import { oauthError } from "./oauth-error.ts";
 import { MCP_SCOPES, type StaticClient } from "./options.ts";
 import { hostProblem } from "./public-address.ts";

@@ -1,6 +1,4 @@
-import { hashSecret, newId, newSecret } from "../../../core/tokens/secret.ts";
-import type { TokenStore } from "../../../core/tokens/types.ts";
-import type { Permissions } from "../../../core/types.ts";
+import { hashSecret, newId, newSecret, type Permissions, type TokenStore } from "../../../core/mod.ts";
 
 /** The user (or machine client) a grant is for. */
 export interface GrantSubject {

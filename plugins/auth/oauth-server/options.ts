@@ -1,7 +1,4 @@
-import { configError } from "../../../core/errors.ts";
-import { parseDuration } from "../../../core/tokens/duration.ts";
-import type { Permissions } from "../../../core/types.ts";
-import { interpolateDeep } from "../../../core/config/interpolate.ts";
+import { configError, interpolateDeep, parseDuration, type Permissions } from "../../../core/mod.ts";
 
 /** The company identity provider users sign in at. */
 export interface UpstreamIdp {

@@ -1,5 +1,4 @@
-import type { OauthEvent } from "../../../core/audit/events.ts";
-import type { PluginContext } from "../../../core/types.ts";
+import type { OauthEvent, PluginContext } from "../../../core/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { Grants, SessionRecord } from "./grants.ts";
 import type { IdpClient } from "./idp.ts";

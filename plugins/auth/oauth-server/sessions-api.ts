@@ -1,8 +1,4 @@
-import { GatewayError } from "../../../core/errors.ts";
-import { decodePathSegment } from "../../../core/http/path.ts";
-import { json } from "../../../core/http/responses.ts";
-import { principalOf } from "../../../core/auth/principal.ts";
-import type { Identity } from "../../../core/types.ts";
+import { decodePathSegment, GatewayError, json, principalOf, type Identity } from "../../../core/mod.ts";
 import type { SessionRecord } from "./grants.ts";
 import type { OauthRuntime } from "./runtime.ts";
 

@@ -1,6 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { type AuthOutcome, GatewayError, type Identity, type Logger } from "../../../core/mod.ts";
-import { hashSecret } from "../../../core/tokens/secret.ts";
+import { GatewayError, hashSecret, type AuthOutcome, type Identity, type Logger } from "../../../core/mod.ts";
 import { identityFrom, refuse } from "./identity.ts";
 import type { IntrospectionSettings, ResolvedOidcOptions } from "./options.ts";
 import type { Discover } from "./verify.ts";

@@ -1,8 +1,6 @@
 import * as oauth from "oauth4webapi";
 import * as v from "valibot";
-import { configError, type GatewayError } from "../../../core/mod.ts";
-import { interpolateDeep } from "../../../core/config/interpolate.ts";
-import { pathOf } from "../../../core/config/schema.ts";
+import { configError, interpolateDeep, pathOf, type GatewayError } from "../../../core/mod.ts";
 import { OIDC_PRESETS, type OidcClaimMapping, type OidcClaimPath, type OidcProvider } from "./presets.ts";
 
 /** Options of the OIDC resource-server strategy. */

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type JWTVerifyOptions } from "jose";
 import * as oauth from "oauth4webapi";
-import { type AuthOutcome, GatewayError, type Logger } from "../../../core/mod.ts";
+import { GatewayError, type AuthOutcome, type Logger } from "../../../core/mod.ts";
 import { identityFrom, refuse, type Refusal } from "./identity.ts";
 import type { ResolvedOidcOptions } from "./options.ts";
 

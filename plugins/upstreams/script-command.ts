@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 /** The current runtime's executable and the arguments that make it run a TypeScript or JavaScript file. */
 export interface ScriptCommand {
   command: string;
@@ -23,6 +24,8 @@ export function scriptCommand(file: string): ScriptCommand {
   const exec = g.process?.execPath ?? "node";
   if (g.Bun) return { command: exec, args: ["run", file] };
   if (!/\.(?:ts|mts|cts)$/.test(file)) return { command: exec, args: [file] };
-  const hook = new URL("./node-ts-register.mjs", import.meta.url).href;
+  // Built, the hook ships beside this code in dist/; from the sources, it is the one Node's CLI uses.
+  const built = new URL("./node-ts-register.mjs", import.meta.url);
+  const hook = existsSync(built) ? built.href : new URL("../../core/serve/node-ts-register.mjs", import.meta.url).href;
   return { command: exec, args: ["--import", hook, file] };
 }

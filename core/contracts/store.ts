@@ -1,0 +1,72 @@
+// The contract of a store plugin. Type-only: imports no implementation.
+import type { Permissions } from "./identity.ts";
+
+/** Kinds of gateway credentials. */
+export type TokenType = "token" | "api-key";
+
+/** A stored token or API key. Holds only the hash of its secret. */
+export interface TokenRecord {
+  /** Public id, used in URLs and audit events (`tok_...`). */
+  id: string;
+  /** SHA-256 (base64url) of the secret. Never returned by the API. */
+  hash: string;
+  type: TokenType;
+  user: string;
+  name?: string;
+  email?: string;
+  team?: string;
+  roles: string[];
+  org?: string;
+  scopes: string[];
+  permissions?: Permissions;
+  description?: string;
+  createdAt: string;
+  createdBy?: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  useCount: number;
+  /** When the token stops working (immediately on revoke, after the grace period on rotate). */
+  revokedAt?: string;
+  /** The token this one replaced. */
+  rotatedFrom?: string;
+  /** The token that replaced this one. */
+  rotatedTo?: string;
+}
+
+/** Usage counted in memory and written to the store in batches. */
+export interface UsageUpdate {
+  id: string;
+  count: number;
+  lastUsedAt: string;
+}
+
+/**
+ * Persistence for tokens and API keys. Implementations store only hashes, make every acknowledged write
+ * durable, and never lose a concurrent writer's record.
+ */
+export interface TokenStore {
+  name: string;
+  /** Opens the store (reads files, connects); called once by the gateway before use. */
+  open?(): Promise<void>;
+  get(id: string): Promise<TokenRecord | undefined>;
+  findByHash(hash: string): Promise<TokenRecord | undefined>;
+  /** Inserts or replaces a record; resolves once it is durable. */
+  put(record: TokenRecord): Promise<void>;
+  list(): Promise<TokenRecord[]>;
+  /** Adds batched usage counts. */
+  addUsage(updates: UsageUpdate[]): Promise<void>;
+  /**
+   * Namespaced JSON items kept beside the tokens (OAuth grants and sessions, vault secrets, signing keys).
+   * Values are stored as given: callers encrypt or hash whatever is secret before putting it.
+   */
+  getItem(kind: string, key: string): Promise<unknown | undefined>;
+  /** Inserts or replaces an item; resolves once it is durable. */
+  putItem(kind: string, key: string, value: unknown): Promise<void>;
+  /** Removes an item and returns its value, atomically: of two concurrent takes only one gets it. */
+  takeItem(kind: string, key: string): Promise<unknown | undefined>;
+  listItems(kind: string): Promise<Array<{ key: string; value: unknown }>>;
+  close(): Promise<void>;
+}
+
+/** The token as the API shows it: everything but the hash. */
+export type PublicToken = Omit<TokenRecord, "hash"> & { state: "active" | "expired" | "revoked" };
