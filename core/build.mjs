@@ -8,7 +8,7 @@ await build({
   entryPoints: {
     mod: "core/mod.ts",
     plugins: "plugins/mod.ts",
-    cli: "core/cli.ts",
+    cli: "core/cli/main.ts",
   },
   outdir: "dist",
   bundle: true,

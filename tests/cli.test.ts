@@ -1,5 +1,5 @@
 // The `portcullis` command, run as a real child process with the runtime running the suite: node runs
-// the built dist/cli.js, deno and bun run core/cli.ts. Configs are written to a temporary directory
+// the built dist/cli.js, deno and bun run core/cli/main.ts. Configs are written to a temporary directory
 // inside the repository so their bare `portcullis` imports resolve the way a user's would.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -29,8 +29,8 @@ interface Run {
 }
 
 function cliCommand(): [string, string[]] {
-  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli.ts"]];
-  if (runtime === "bun") return [process.execPath, ["run", "core/cli.ts"]];
+  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli/main.ts"]];
+  if (runtime === "bun") return [process.execPath, ["run", "core/cli/main.ts"]];
   return [process.execPath, [join(ROOT, "dist/cli.js")]];
 }
 

@@ -10,7 +10,7 @@ import { createGateway, defineGateway, type GatewayConfig } from "../core/mod.ts
 import { interpolate, interpolateDeep } from "../core/config/interpolate.ts";
 import { fromJsonConfig } from "../core/config/json-config.ts";
 import { resolveConfig } from "../core/config/resolve.ts";
-import { loadConfigFile } from "../core/serve/load-config.ts";
+import { loadConfigFile } from "../core/cli/load-config.ts";
 import { http, identityHeaders, stdio } from "../plugins/mod.ts";
 import { quietLogger, testAuth } from "./helpers.ts";
 

@@ -124,7 +124,7 @@ test("in process: a body that never finishes gets 408 ERR_REQUEST_TIMEOUT at the
 });
 
 // Deno.serve keeps a connection while a read of its request body is pending, whatever the handler does
-// (see core/serve/mod.ts): there the 408 arrives, but the client decides when the connection ends.
+// (see core/serve/deno.ts): there the 408 arrives, but the client decides when the connection ends.
 const keepsConnections = runtime === "deno";
 const NOTE = "  (deno: the answer arrives, but Deno.serve keeps the connection until the client goes)";
 

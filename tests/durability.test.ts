@@ -82,8 +82,8 @@ interface GatewayProcess {
 }
 
 function gatewayCommand(): [string, string[]] {
-  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli.ts"]];
-  if (runtime === "bun") return [process.execPath, ["run", "core/cli.ts"]];
+  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli/main.ts"]];
+  if (runtime === "bun") return [process.execPath, ["run", "core/cli/main.ts"]];
   return [process.execPath, [join(ROOT, "dist/cli.js")]];
 }
 

@@ -8,7 +8,7 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { base64url, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
 import type { AuditEvent } from "../core/audit/events.ts";
 import { serve } from "../core/mod.ts";
-import { jsonAuthTypes } from "../core/serve/load-config.ts";
+import { jsonAuthTypes } from "../core/cli/load-config.ts";
 import type { AuthStrategy, PluginContext } from "../core/types.ts";
 import { notesHttpHandler } from "../examples/servers/notes.ts";
 import { bearer, oidc } from "../plugins/mod.ts";

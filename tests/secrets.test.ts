@@ -558,8 +558,8 @@ test("the redactor: exact values, longest first, short values left alone, JSON w
 // --- the CLI ----------------------------------------------------------------------------------------
 
 function cliCommand(): [string, string[]] {
-  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli.ts"]];
-  if (runtime === "bun") return [process.execPath, ["run", "core/cli.ts"]];
+  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli/main.ts"]];
+  if (runtime === "bun") return [process.execPath, ["run", "core/cli/main.ts"]];
   return [process.execPath, [join(ROOT, "dist/cli.js")]];
 }
 

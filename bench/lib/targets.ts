@@ -191,8 +191,8 @@ export function floorB(tools: number): Target {
 
 function gatewayCommand(runtime: Runtime, port: number): [string, string[]] {
   const tail = ["start", "--config", CONFIG, "--port", String(port), "--host", "127.0.0.1"];
-  if (runtime === "deno") return [join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "--quiet", join(ROOT, "core/cli.ts"), ...tail]];
-  if (runtime === "bun") return [join(ROOT, "node_modules/.bin/bun"), ["run", join(ROOT, "core/cli.ts"), ...tail]];
+  if (runtime === "deno") return [join(ROOT, "node_modules/.bin/deno"), ["run", "-A", "--quiet", join(ROOT, "core/cli/main.ts"), ...tail]];
+  if (runtime === "bun") return [join(ROOT, "node_modules/.bin/bun"), ["run", join(ROOT, "core/cli/main.ts"), ...tail]];
   return [NODE, [join(ROOT, "dist/cli.js"), ...tail]];
 }
 

@@ -26,7 +26,7 @@ export async function readJsonBody(request: Request, limit: number, timeoutMs: n
 }
 
 // The rest of a refused body may still be on its way, so the connection cannot carry another request.
-// Node and Bun close a connection answered with this header; Deno.serve cannot (see core/serve/mod.ts).
+// Node and Bun close a connection answered with this header; Deno.serve cannot (see core/serve/deno.ts).
 const DROP_CONNECTION: Record<string, string> = Object.freeze({ connection: "close" });
 
 function tooLarge(limit: number): GatewayError {

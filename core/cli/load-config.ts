@@ -1,6 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+// Node needs hooks to import a TypeScript config, Deno and Bun do not: the runtime's adapter knows.
+import { importModule } from "#serve-adapter";
 import { fromJsonConfig, type JsonAuthFactory } from "../config/json-config.ts";
 import { GatewayError, isGatewayError } from "../errors.ts";
 import type { GatewayConfig } from "../types.ts";
@@ -11,19 +13,6 @@ import { oidc } from "../../plugins/auth/oidc.ts";
 import { http } from "../../plugins/upstreams/http.ts";
 import { stdio } from "../../plugins/upstreams/stdio.ts";
 import { identityHeaders } from "../../plugins/mod.ts";
-
-let hooksRegistered = false;
-
-async function importTypeScript(url: string): Promise<Record<string, unknown>> {
-  const g = globalThis as { Deno?: unknown; Bun?: unknown };
-  if (!g.Deno && !g.Bun && !hooksRegistered) {
-    // Node cannot import TypeScript: register the esbuild hooks once, before the first import.
-    const { register } = await import("node:module");
-    register(new URL("./node-ts-hooks.mjs", import.meta.url).href, import.meta.url);
-    hooksRegistered = true;
-  }
-  return await import(url) as Record<string, unknown>;
-}
 
 /** The auth types a `.json` config's `auth.type` and `PORTCULLIS_AUTH_TYPE` can select. */
 export const jsonAuthTypes: Record<string, JsonAuthFactory> = {
@@ -109,7 +98,7 @@ export async function loadConfigFile(file: string): Promise<GatewayConfig> {
     throw new GatewayError("ERR_CONFIG", `cannot read config file ${file}: ${(err as Error).message}`);
   }
   try {
-    mod = await importTypeScript(pathToFileURL(path).href);
+    mod = await importModule(pathToFileURL(path).href);
   } catch (err) {
     if (isGatewayError(err)) throw err;
     // A syntax error or a failed import in the config file is a config error too (exit code 2).

@@ -12,16 +12,16 @@
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { resolveConfig } from "./config/resolve.ts";
-import { isGatewayError } from "./errors.ts";
-import { createGateway } from "./gateway.ts";
-import { secretsCommand } from "./serve/cli-secrets.ts";
-import { tokensCommand } from "./serve/cli-tokens.ts";
-import { serve } from "./serve/mod.ts";
-import { jsonAuthTypes, loadConfigFile } from "./serve/load-config.ts";
-import type { GatewayConfig } from "./types.ts";
-import { fileStore } from "../plugins/stores/file.ts";
-import { VERSION } from "./version.ts";
+import { resolveConfig } from "../config/resolve.ts";
+import { isGatewayError } from "../errors.ts";
+import { createGateway } from "../gateway.ts";
+import { serve } from "../serve/mod.ts";
+import type { GatewayConfig } from "../types.ts";
+import { VERSION } from "../version.ts";
+import { fileStore } from "../../plugins/stores/file.ts";
+import { jsonAuthTypes, loadConfigFile } from "./load-config.ts";
+import { secretsCommand } from "./secrets.ts";
+import { tokensCommand } from "./tokens.ts";
 
 const HELP = `portcullis ${VERSION}: an MCP gateway
 
