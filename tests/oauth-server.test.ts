@@ -735,6 +735,34 @@ test("a refresh racing an end (on another gateway sharing the store) never bring
   assert.is(await grants.isActive(s.id), false);
 });
 
+test("OAuth errors keep the RFC 6749 shape (never cached; CORS on token and revocation); browser endpoints answer a page", async () => {
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    gw.gateway.fetch(new Request(`http://gw.test${path}`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", ...headers }, body }));
+  const agent = { authorization: `Basic ${btoa(`${AGENT.clientId}:${AGENT.clientSecret}`)}` };
+  const cases: Array<[string, Promise<Response>, number, string, boolean]> = [
+    ["unknown grant type", post("/oauth/token", "grant_type=password", agent), 400, "unsupported_grant_type", true],
+    ["no client", post("/oauth/token", "grant_type=client_credentials"), 401, "invalid_client", true],
+    ["not a form", post("/oauth/token", "{}", { "content-type": "application/json" }), 400, "invalid_request", true],
+    ["an oversized form", post("/oauth/token", `grant_type=client_credentials&pad=${"x".repeat(70_000)}`, agent), 413, "invalid_request", true],
+    ["revocation without a token", post("/oauth/revoke", "", agent), 400, "invalid_request", true],
+    ["registration that is not JSON", post("/oauth/register", "redirect_uris=x"), 400, "invalid_request", false],
+  ];
+  for (const [what, answer, status, error, cors] of cases) {
+    const res = await answer;
+    assert.is(res.status, status, what);
+    assert.is(((await res.json()) as { error: string }).error, error, what);
+    assert.match(res.headers.get("content-type") ?? "", "application/json", what);
+    assert.is(res.headers.get("cache-control"), "no-store", what);
+    assert.is(res.headers.get("pragma"), "no-cache", what);
+    assert.is(res.headers.get("access-control-allow-origin"), cors ? "*" : null, what);
+  }
+  const page = await post("/oauth/consent", "consent=x", { "content-type": "text/plain" });
+  assert.is(page.status, 400);
+  assert.is(page.headers.get("location"), null);
+  assert.match(page.headers.get("content-type") ?? "", "text/html");
+  assert.match(await page.text(), "invalid_request");
+});
+
 test("client metadata documents on private addresses are refused without a connection; registration is rate-limited and capped", async () => {
   let connections = 0;
   const trap = createTcpServer((socket) => {

@@ -5,7 +5,6 @@ import { createClientRegistry, type ClientRegistry } from "./oauth-server/client
 import { createGrants, type Grants, type SessionRecord } from "./oauth-server/grants.ts";
 import { createIdpClient } from "./oauth-server/idp.ts";
 import { authorizationServerMetadata, protectedResourceMetadata } from "./oauth-server/metadata.ts";
-import { answering, oauthError } from "./oauth-server/oauth-error.ts";
 import { type OauthServerOptions, resolveOptions } from "./oauth-server/options.ts";
 import { type OauthRuntime, resourceOf } from "./oauth-server/runtime.ts";
 import { sessionsApi } from "./oauth-server/sessions-api.ts";
@@ -147,10 +146,13 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   // The gateway's own authentication (every strategy, the static admin token, audited) when it offers it.
   const caller = async (request: Request, ctx: AuthContext): Promise<Identity> => ctx.authenticate ? await ctx.authenticate() : (await who(request, ctx.url, true))!;
 
-  const route = (method: Route["method"], path: string, handler: (request: Request, url: URL, ctx: AuthContext) => Promise<Response> | Response): Route => ({
+  // `errors: "oauth"` on the protocol endpoints: the gateway renders their GatewayErrors as RFC 6749 §5.2
+  // bodies. The browser endpoints answer their own errors (a page or a redirect); the rest are JSON APIs.
+  const route = (method: Route["method"], path: string, handler: (request: Request, url: URL, ctx: AuthContext) => Promise<Response> | Response, errors?: Route["errors"]): Route => ({
     method,
     path,
-    handler: (request, ctx) => answering(async () => await handler(request, ctx.url, ctx)),
+    ...(errors ? { errors } : {}),
+    handler: (request, ctx) => handler(request, ctx.url, ctx),
   });
 
   const routes: Route[] = [
@@ -166,12 +168,12 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       // Registration is open (MCP clients register themselves); a credential only matters when it is an admin's.
       const admin = request.headers.has("authorization") ? await caller(request, ctx).catch(() => undefined) : undefined;
       return await rt.clients.register(request, admin?.scopes.includes("admin") ? admin : undefined, ctx.info.remoteAddress);
-    }),
+    }, "oauth"),
     route("GET", "/oauth/authorize", (request, url) => authorize.authorize(request, url)),
     route("GET", "/oauth/callback", (request, url) => authorize.callback(request, url)),
     route("POST", "/oauth/consent", (request, url) => authorize.consent(request, url)),
-    route("POST", "/oauth/token", async (request, url) => withCors(await tokens.token(request, url).catch(caught))),
-    route("POST", "/oauth/revoke", async (request, url) => withCors(await tokens.revoke(request, url).catch(caught))),
+    route("POST", "/oauth/token", (request, url) => withCors(() => tokens.token(request, url)), "oauth"),
+    route("POST", "/oauth/revoke", (request, url) => withCors(() => tokens.revoke(request, url)), "oauth"),
     route("GET", "/v1/auth/sessions", (request, url, ctx) => sessions.list(request, url, () => caller(request, ctx))),
     route("GET", "/v1/auth/sessions/*", (request, url, ctx) => sessions.one(request, url, () => caller(request, ctx))),
     route("DELETE", "/v1/auth/sessions/*", (request, url, ctx) => sessions.one(request, url, () => caller(request, ctx))),
@@ -219,14 +221,23 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   };
 }
 
-function caught(err: unknown): Response {
-  if (err instanceof Response) return err;
-  throw err;
-}
+// Token and revocation answers are readable by browser-based clients; they authenticate by form body, not cookies.
+const CORS = { "access-control-allow-origin": "*" };
 
-function withCors(res: Response): Response {
-  // Token and revocation answers are readable by browser-based clients; they authenticate by form body, not cookies.
+/**
+ * Runs a token or revocation endpoint and makes its answer readable cross-origin, its OAuth errors too:
+ * those are handed on with the CORS header added, for the gateway to render. Errors that are no OAuth
+ * refusal (a fault of the gateway) get no CORS header, as before.
+ */
+async function withCors(run: () => Promise<Response>): Promise<Response> {
+  let res: Response;
+  try {
+    res = await run();
+  } catch (err) {
+    if (!isGatewayError(err) || err.oauth === undefined) throw err;
+    throw new GatewayError(err.code, err.message, { oauth: err.oauth, status: err.status, headers: { ...err.headers, ...CORS }, cause: err.cause });
+  }
   const headers = new Headers(res.headers);
-  headers.set("access-control-allow-origin", "*");
+  for (const [name, value] of Object.entries(CORS)) headers.set(name, value);
   return new Response(res.body, { status: res.status, headers });
 }

@@ -1,8 +1,8 @@
 import { constantTimeEqual, hashSecret, isGatewayError } from "../../../core/mod.ts";
-import type { ClientRecord } from "./clients.ts";
 import { readForm } from "./form.ts";
 import { CONSENT_KIND as CONSENT, type GrantSubject, LOGIN_KIND as LOGIN } from "./grants.ts";
 import { consentPage, errorPage } from "./html.ts";
+import { oauthError } from "./oauth-error.ts";
 import { MCP_SCOPES } from "./options.ts";
 import { resourceAllowed, resourceOf, type OauthRuntime } from "./runtime.ts";
 
@@ -71,6 +71,25 @@ function backToClient(p: PendingAuthorization, params: Record<string, string>, s
   return new Response(null, { status, headers: { location: url.href, "cache-control": "no-store", "referrer-policy": "no-referrer", ...headers } });
 }
 
+/** Where a browser endpoint's error goes once the client's redirect URI can be trusted with it. */
+interface ErrorTarget {
+  pending: PendingAuthorization;
+  /** 302 after a GET, 303 after the consent form's POST. */
+  status: number;
+  headers: Record<string, string>;
+}
+
+/**
+ * The one place a browser endpoint's OAuth error becomes an answer: back to the client with `error=`
+ * when there is a trusted redirect target, else an error page that never redirects. Anything that is
+ * not an OAuth error is no refusal of this request and goes on to the gateway's own error handling.
+ */
+function browserError(err: unknown, back: ErrorTarget | undefined): Response {
+  if (!isGatewayError(err) || err.oauth === undefined) throw err;
+  if (back) return backToClient(back.pending, { error: err.oauth, error_description: err.message }, back.status, back.headers);
+  return errorPage(err.oauth, err.message, err.status, err.headers);
+}
+
 /** The three browser-facing steps: `/oauth/authorize`, `/oauth/callback`, `/oauth/consent`. */
 export interface AuthorizeEndpoints {
   authorize(request: Request, url: URL): Promise<Response>;
@@ -112,168 +131,188 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
 
   return {
     async authorize(request, url) {
-      const q = url.searchParams;
-      for (const key of ["client_id", "redirect_uri", "state", "code_challenge", "resource", "scope"]) {
-        if (q.getAll(key).length > 1) return errorPage("invalid_request", `parameter ${key} is repeated`);
-      }
-      const clientId = q.get("client_id");
-      if (!clientId) return errorPage("invalid_request", "client_id is missing");
-      rt.grants.sweep();
-      let client: ClientRecord | undefined;
+      // Set once the client and its redirect URI check out: from then on a refusal is audited, and goes
+      // back to the client when the operator trusts it.
+      let refusing: { clientId: string; back?: ErrorTarget } | undefined;
       try {
-        client = await rt.clients.find(clientId);
-      } catch (err) {
-        if (isGatewayError(err) && err.code === "ERR_OVERLOADED") return errorPage("temporarily_unavailable", err.message, 503);
-        client = undefined;
-      }
-      if (!client || !client.grantTypes.includes("authorization_code")) {
-        return errorPage("invalid_client", "this application is not registered with the gateway (or its metadata document could not be used)");
-      }
-      const asked = q.get("redirect_uri");
-      const redirectUri = asked ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
-      // Exact string match: no prefix, port or path leeway, so a code can only go where the client said.
-      if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
-        rt.audit({ action: "deny", outcome: "refused", clientId: client.clientId, reason: "redirect_uri not registered" });
-        return errorPage("invalid_request", "redirect_uri is missing or not registered for this application; the gateway will not redirect there");
-      }
-      const issuer = rt.issuerOf(url);
-      const clientState = q.get("state") ?? undefined;
-      const base = { clientId: client.clientId, clientName: client.name, redirectUri, clientState, issuer } as PendingAuthorization;
-      const trusted = rt.options.skipConsentFor.has(client.clientId);
-      const refuse = (error: string, description: string, status = 400) => {
-        rt.audit({ action: "deny", outcome: "refused", clientId: client!.clientId, reason: description });
+        const q = url.searchParams;
+        for (const key of ["client_id", "redirect_uri", "state", "code_challenge", "resource", "scope"]) {
+          if (q.getAll(key).length > 1) throw oauthError("invalid_request", `parameter ${key} is repeated`);
+        }
+        const clientId = q.get("client_id");
+        if (!clientId) throw oauthError("invalid_request", "client_id is missing");
+        rt.grants.sweep();
+        // Only an overloaded registry is worth saying so; a client that cannot be loaded is an unknown one.
+        const client = await rt.clients.find(clientId).catch((err: unknown) => {
+          if (isGatewayError(err) && err.code === "ERR_OVERLOADED") throw err;
+          return undefined;
+        });
+        if (!client || !client.grantTypes.includes("authorization_code")) {
+          throw oauthError("invalid_client", "this application is not registered with the gateway (or its metadata document could not be used)");
+        }
+        const asked = q.get("redirect_uri");
+        const redirectUri = asked ?? (client.redirectUris.length === 1 ? client.redirectUris[0] : undefined);
+        // Exact string match: no prefix, port or path leeway, so a code can only go where the client said.
+        if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
+          rt.audit({ action: "deny", outcome: "refused", clientId: client.clientId, reason: "redirect_uri not registered" });
+          throw oauthError("invalid_request", "redirect_uri is missing or not registered for this application; the gateway will not redirect there");
+        }
+        const issuer = rt.issuerOf(url);
+        const clientState = q.get("state") ?? undefined;
+        const base = { clientId: client.clientId, clientName: client.name, redirectUri, clientState, issuer } as PendingAuthorization;
         // Nobody signed in yet, so nothing vouches for a self-registered redirect URI: a redirect from here
         // would be an instant, interaction-free 302 off the gateway's domain to wherever a stranger chose.
-        if (!trusted) return errorPage(error, description, status);
-        return backToClient(base, { error, error_description: description });
-      };
-      if (q.get("response_type") !== "code") return refuse("unsupported_response_type", 'response_type must be "code"');
-      const challenge = q.get("code_challenge");
-      const method = q.get("code_challenge_method");
-      if (!challenge) return refuse("invalid_request", "PKCE is required: code_challenge is missing");
-      if (method !== "S256") return refuse("invalid_request", "code_challenge_method must be S256");
-      if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) return refuse("invalid_request", "code_challenge is not a base64url SHA-256 value");
-      const resource = q.get("resource") ?? resourceOf(issuer);
-      if (!resourceAllowed(resource, issuer)) return refuse("invalid_target", `resource must be ${resourceOf(issuer)}`);
-      const requested = (q.get("scope") ?? "").split(" ").filter((s) => s !== "" && !IGNORED_SCOPES.has(s));
-      const known = [...MCP_SCOPES, "admin"] as string[];
-      const unknown = requested.find((s) => !known.includes(s));
-      if (unknown) return refuse("invalid_scope", `unknown scope ${unknown.slice(0, 100)}`);
-      const scopes = requested.length > 0 ? [...new Set(requested)] : [...MCP_SCOPES];
+        const trusted = rt.options.skipConsentFor.has(client.clientId);
+        refusing = { clientId: client.clientId, ...(trusted ? { back: { pending: base, status: 302, headers: {} } } : {}) };
+        if (q.get("response_type") !== "code") throw oauthError("unsupported_response_type", 'response_type must be "code"');
+        const challenge = q.get("code_challenge");
+        const method = q.get("code_challenge_method");
+        if (!challenge) throw oauthError("invalid_request", "PKCE is required: code_challenge is missing");
+        if (method !== "S256") throw oauthError("invalid_request", "code_challenge_method must be S256");
+        if (!/^[A-Za-z0-9_-]{43}$/.test(challenge)) throw oauthError("invalid_request", "code_challenge is not a base64url SHA-256 value");
+        const resource = q.get("resource") ?? resourceOf(issuer);
+        if (!resourceAllowed(resource, issuer)) throw oauthError("invalid_target", `resource must be ${resourceOf(issuer)}`);
+        const requested = (q.get("scope") ?? "").split(" ").filter((s) => s !== "" && !IGNORED_SCOPES.has(s));
+        const known = [...MCP_SCOPES, "admin"] as string[];
+        const unknown = requested.find((s) => !known.includes(s));
+        if (unknown) throw oauthError("invalid_scope", `unknown scope ${unknown.slice(0, 100)}`);
+        const scopes = requested.length > 0 ? [...new Set(requested)] : [...MCP_SCOPES];
 
-      const state = random();
-      const browser = random();
-      const cookie = `pcl_${state.slice(0, 16)}`;
-      const pending: PendingAuthorization = {
-        ...base,
-        codeChallenge: challenge,
-        resource: resourceOf(issuer),
-        scopes,
-        browserHash: await hashSecret(browser),
-        cookie,
-        expiresAt: Date.now() + rt.options.loginTtl * 1000,
-      };
-      await rt.plugin().store.putItem(LOGIN, await hashSecret(state), pending);
-      let target: URL;
-      try {
-        target = await rt.idp.authorizationUrl({
-          state,
-          nonce: await derive("nonce", browser),
-          codeVerifier: await derive("pkce", browser),
-          redirectUri: `${issuer}/oauth/callback`,
+        const state = random();
+        const browser = random();
+        const cookie = `pcl_${state.slice(0, 16)}`;
+        const pending: PendingAuthorization = {
+          ...base,
+          codeChallenge: challenge,
+          resource: resourceOf(issuer),
+          scopes,
+          browserHash: await hashSecret(browser),
+          cookie,
+          expiresAt: Date.now() + rt.options.loginTtl * 1000,
+        };
+        await rt.plugin().store.putItem(LOGIN, await hashSecret(state), pending);
+        let target: URL;
+        try {
+          target = await rt.idp.authorizationUrl({
+            state,
+            nonce: await derive("nonce", browser),
+            codeVerifier: await derive("pkce", browser),
+            redirectUri: `${issuer}/oauth/callback`,
+          });
+        } catch (err) {
+          rt.plugin().log.warn("identity provider unavailable", { error: err instanceof Error ? err.message : String(err) });
+          throw oauthError("temporarily_unavailable", "the identity provider cannot be reached", { code: "ERR_UPSTREAM_UNAVAILABLE", status: 503, cause: err });
+        }
+        return new Response(null, {
+          status: 302,
+          headers: { location: target.href, "set-cookie": setCookie(cookie, browser, issuer, rt.options.loginTtl), "cache-control": "no-store" },
         });
       } catch (err) {
-        rt.plugin().log.warn("identity provider unavailable", { error: err instanceof Error ? err.message : String(err) });
-        return refuse("temporarily_unavailable", "the identity provider cannot be reached", 503);
+        if (refusing && isGatewayError(err) && err.oauth !== undefined) {
+          rt.audit({ action: "deny", outcome: "refused", clientId: refusing.clientId, reason: err.message });
+        }
+        return browserError(err, refusing?.back);
       }
-      return new Response(null, {
-        status: 302,
-        headers: { location: target.href, "set-cookie": setCookie(cookie, browser, issuer, rt.options.loginTtl), "cache-control": "no-store" },
-      });
     },
 
     async callback(request, url) {
-      const state = url.searchParams.get("state");
-      if (!state) return errorPage("invalid_request", "the identity provider's answer has no state");
-      const p = (await rt.plugin().store.takeItem(LOGIN, await hashSecret(state))) as PendingAuthorization | undefined;
-      if (!p || p.expiresAt < Date.now()) return errorPage("invalid_request", "this sign-in is unknown, was already finished, or took too long; start again from your application");
-      const browser = cookieOf(request, p.cookie);
-      if (!browser || !constantTimeEqual(await hashSecret(browser), p.browserHash)) {
-        return errorPage("invalid_request", "this sign-in was started in another browser; start again from your application", 403);
-      }
-      const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
-      if (url.searchParams.has("error")) {
-        rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: `identity provider: ${url.searchParams.get("error")!.slice(0, 100)}` });
-        return backToClient(p, { error: "access_denied", error_description: "sign-in at the identity provider did not complete" }, 302, clear);
-      }
-      let user: GrantSubject;
+      // Set once this sign-in is known to be this browser's: errors from then on go back to the client.
+      let back: ErrorTarget | undefined;
       try {
-        const idpUser = await rt.idp.finish({
-          params: url.searchParams,
-          state,
-          nonce: await derive("nonce", browser),
-          codeVerifier: await derive("pkce", browser),
-          redirectUri: `${p.issuer}/oauth/callback`,
+        const state = url.searchParams.get("state");
+        if (!state) throw oauthError("invalid_request", "the identity provider's answer has no state");
+        const p = (await rt.plugin().store.takeItem(LOGIN, await hashSecret(state))) as PendingAuthorization | undefined;
+        if (!p || p.expiresAt < Date.now()) throw oauthError("invalid_request", "this sign-in is unknown, was already finished, or took too long; start again from your application");
+        const browser = cookieOf(request, p.cookie);
+        if (!browser || !constantTimeEqual(await hashSecret(browser), p.browserHash)) {
+          throw oauthError("invalid_request", "this sign-in was started in another browser; start again from your application", { code: "ERR_FORBIDDEN", status: 403 });
+        }
+        const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
+        back = { pending: p, status: 302, headers: clear };
+        if (url.searchParams.has("error")) {
+          rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: `identity provider: ${url.searchParams.get("error")!.slice(0, 100)}` });
+          throw oauthError("access_denied", "sign-in at the identity provider did not complete");
+        }
+        let user: GrantSubject;
+        try {
+          const idpUser = await rt.idp.finish({
+            params: url.searchParams,
+            state,
+            nonce: await derive("nonce", browser),
+            codeVerifier: await derive("pkce", browser),
+            redirectUri: `${p.issuer}/oauth/callback`,
+          });
+          // The IdP's `sub`, never the email: an address is not unique across IdP accounts (and may be unverified).
+          user = { subject: idpUser.subject, email: idpUser.email, name: idpUser.name, team: idpUser.team, org: idpUser.org, roles: idpUser.roles };
+        } catch (err) {
+          const reason = err instanceof Error ? err.message : String(err);
+          rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: reason.slice(0, 200) });
+          rt.plugin().log.warn("sign-in at the identity provider failed", { client: p.clientId, error: reason });
+          throw oauthError("access_denied", "the identity provider's answer could not be verified", { cause: err });
+        }
+        const scopes = scopesFor(p.scopes, user);
+        // Consent is what stops a client that registered itself (its redirect URI chosen by a stranger) from
+        // getting codes silently from a signed-in user: skipped only for clients the operator named, or
+        // when this user already approved exactly this client, redirect URI and scopes.
+        if (rt.options.skipConsentFor.has(p.clientId)) return await issueCode({ ...p, scopes }, user, 302, clear, "trusted client");
+        if (await rt.grants.hasApproval({ subject: user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes })) {
+          return await issueCode({ ...p, scopes }, user, 302, clear, "approved before");
+        }
+        const consentId = random();
+        const csrf = random();
+        const record: PendingConsent = { ...p, scopes, user, csrfHash: await hashSecret(csrf), expiresAt: Date.now() + rt.options.loginTtl * 1000 };
+        await rt.plugin().store.putItem(CONSENT, await hashSecret(consentId), record);
+        return consentPage({
+          clientName: p.clientName,
+          clientId: p.clientId,
+          redirectUri: p.redirectUri,
+          user: user.email ?? user.subject,
+          scopes,
+          // What this user may actually reach, unless the config names the servers to show.
+          servers: view.servers.length > 0 ? view.servers : rt.plugin().serversFor({ ...user, scopes, strategy: "auth:oauth" }),
+          action: "/oauth/consent",
+          consentId,
+          csrf,
         });
-        // The IdP's `sub`, never the email: an address is not unique across IdP accounts (and may be unverified).
-        user = { subject: idpUser.subject, email: idpUser.email, name: idpUser.name, team: idpUser.team, org: idpUser.org, roles: idpUser.roles };
       } catch (err) {
-        const reason = err instanceof Error ? err.message : String(err);
-        rt.audit({ action: "login_failed", outcome: "refused", clientId: p.clientId, reason: reason.slice(0, 200) });
-        rt.plugin().log.warn("sign-in at the identity provider failed", { client: p.clientId, error: reason });
-        return backToClient(p, { error: "access_denied", error_description: "the identity provider's answer could not be verified" }, 302, clear);
+        return browserError(err, back);
       }
-      const scopes = scopesFor(p.scopes, user);
-      // Consent is what stops a client that registered itself (its redirect URI chosen by a stranger) from
-      // getting codes silently from a signed-in user: skipped only for clients the operator named, or
-      // when this user already approved exactly this client, redirect URI and scopes.
-      if (rt.options.skipConsentFor.has(p.clientId)) return await issueCode({ ...p, scopes }, user, 302, clear, "trusted client");
-      if (await rt.grants.hasApproval({ subject: user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes })) {
-        return await issueCode({ ...p, scopes }, user, 302, clear, "approved before");
-      }
-      const consentId = random();
-      const csrf = random();
-      const record: PendingConsent = { ...p, scopes, user, csrfHash: await hashSecret(csrf), expiresAt: Date.now() + rt.options.loginTtl * 1000 };
-      await rt.plugin().store.putItem(CONSENT, await hashSecret(consentId), record);
-      return consentPage({
-        clientName: p.clientName,
-        clientId: p.clientId,
-        redirectUri: p.redirectUri,
-        user: user.email ?? user.subject,
-        scopes,
-        // What this user may actually reach, unless the config names the servers to show.
-        servers: view.servers.length > 0 ? view.servers : rt.plugin().serversFor({ ...user, scopes, strategy: "auth:oauth" }),
-        action: "/oauth/consent",
-        consentId,
-        csrf,
-      });
     },
 
     async consent(request, url) {
-      let form: URLSearchParams;
+      // Set once the form is known to come from this browser's sign-in: errors from then on go back to the client.
+      let back: ErrorTarget | undefined;
       try {
-        form = await readForm(request);
-      } catch {
-        return errorPage("invalid_request", "malformed consent form");
+        const form = await readForm(request).catch((err: unknown) => {
+          // A body too large or too slow keeps its status (and `Connection: close`); anything else is a bad form.
+          if (isGatewayError(err) && err.code !== "ERR_BAD_REQUEST") throw err;
+          throw oauthError("invalid_request", "malformed consent form", { cause: err });
+        });
+        const origin = request.headers.get("origin");
+        if (origin !== null && origin !== new URL(rt.issuerOf(url)).origin) {
+          throw oauthError("invalid_request", "the consent form was posted from another site", { code: "ERR_FORBIDDEN", status: 403 });
+        }
+        const consentId = form.get("consent");
+        const csrf = form.get("csrf");
+        if (!consentId || !csrf) throw oauthError("invalid_request", "malformed consent form");
+        const p = (await rt.plugin().store.takeItem(CONSENT, await hashSecret(consentId))) as PendingConsent | undefined;
+        if (!p || p.expiresAt < Date.now()) throw oauthError("invalid_request", "this consent is unknown, was already answered, or took too long");
+        const browser = cookieOf(request, p.cookie);
+        const csrfOk = constantTimeEqual(await hashSecret(csrf), p.csrfHash);
+        const browserOk = browser !== undefined && constantTimeEqual(await hashSecret(browser), p.browserHash);
+        if (!csrfOk || !browserOk) throw oauthError("invalid_request", "the consent form did not come from this browser's sign-in", { code: "ERR_FORBIDDEN", status: 403 });
+        const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
+        // 303: the browser posted the form, and must GET the client's redirect URI.
+        back = { pending: p, status: 303, headers: clear };
+        if (form.get("decision") !== "approve") {
+          rt.audit({ action: "deny", outcome: "refused", clientId: p.clientId, subject: p.user.subject, reason: "the user declined consent" });
+          throw oauthError("access_denied", "the user declined");
+        }
+        await rt.grants.rememberApproval({ subject: p.user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes: p.scopes }, rt.options.refreshTtl);
+        return await issueCode(p, p.user, 303, clear);
+      } catch (err) {
+        return browserError(err, back);
       }
-      const origin = request.headers.get("origin");
-      if (origin !== null && origin !== new URL(rt.issuerOf(url)).origin) return errorPage("invalid_request", "the consent form was posted from another site", 403);
-      const consentId = form.get("consent");
-      const csrf = form.get("csrf");
-      if (!consentId || !csrf) return errorPage("invalid_request", "malformed consent form");
-      const p = (await rt.plugin().store.takeItem(CONSENT, await hashSecret(consentId))) as PendingConsent | undefined;
-      if (!p || p.expiresAt < Date.now()) return errorPage("invalid_request", "this consent is unknown, was already answered, or took too long");
-      const browser = cookieOf(request, p.cookie);
-      const csrfOk = constantTimeEqual(await hashSecret(csrf), p.csrfHash);
-      const browserOk = browser !== undefined && constantTimeEqual(await hashSecret(browser), p.browserHash);
-      if (!csrfOk || !browserOk) return errorPage("invalid_request", "the consent form did not come from this browser's sign-in", 403);
-      const clear = { "set-cookie": setCookie(p.cookie, "", p.issuer, 0) };
-      if (form.get("decision") !== "approve") {
-        rt.audit({ action: "deny", outcome: "refused", clientId: p.clientId, subject: p.user.subject, reason: "the user declined consent" });
-        return backToClient(p, { error: "access_denied", error_description: "the user declined" }, 303, clear);
-      }
-      await rt.grants.rememberApproval({ subject: p.user.subject, clientId: p.clientId, redirectUri: p.redirectUri, scopes: p.scopes }, rt.options.refreshTtl);
-      return await issueCode(p, p.user, 303, clear);
     },
   };
 }

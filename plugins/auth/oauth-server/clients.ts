@@ -1,6 +1,6 @@
-import { readRequestBody } from "@modelcontextprotocol/server";
-import { constantTimeEqual, GatewayError, hashSecret, newId, newSecret, type Identity, type TokenStore } from "../../../core/mod.ts";
-import { oauthError } from "./oauth-error.ts";
+import { constantTimeEqual, type GatewayError, hashSecret, newId, newSecret, readBodyText, type Identity, type TokenStore } from "../../../core/mod.ts";
+import { readOauthBody } from "./form.ts";
+import { oauthError, type OauthErrorCode } from "./oauth-error.ts";
 import { MCP_SCOPES, type StaticClient } from "./options.ts";
 import { hostProblem } from "./public-address.ts";
 import { isLoopbackUrl, redirectUriProblem } from "./redirect-uris.ts";
@@ -40,8 +40,9 @@ const SWEEP_EVERY_MS = 10 * 60_000;
 const RATE_WINDOW_MS = 60_000;
 const RATE_ADDRESSES_MAX = 10_000;
 const GRANTS = ["authorization_code", "refresh_token", "client_credentials"];
+const BASIC_CHALLENGE = { "www-authenticate": 'Basic realm="portcullis"' };
 
-function registrationError(description: string, error = "invalid_client_metadata"): Response {
+function registrationError(description: string, error: OauthErrorCode = "invalid_client_metadata"): GatewayError {
   return oauthError(error, description);
 }
 
@@ -49,7 +50,7 @@ function isUrlId(clientId: string): boolean {
   return /^https?:\/\//i.test(clientId);
 }
 
-function checkRedirectUris(value: unknown, required: boolean, error = "invalid_redirect_uri"): string[] {
+function checkRedirectUris(value: unknown, required: boolean, error: OauthErrorCode = "invalid_redirect_uri"): string[] {
   if (value === undefined && !required) return [];
   if (!Array.isArray(value) || value.length === 0 || value.length > 20) throw registrationError("redirect_uris: expected 1 to 20 URIs", error);
   for (const uri of value) {
@@ -67,6 +68,7 @@ function clientName(value: unknown, fallback: string): string {
 
 /** The clients the gateway knows, wherever they come from. */
 export interface ClientRegistry {
+  /** Throws an OAuth `temporarily_unavailable` (`ERR_OVERLOADED`) while too many metadata documents are being fetched. */
   find(clientId: string): Promise<ClientRecord | undefined>;
   /**
    * Serves RFC 7591 registration: validates the metadata and answers with the client (and its secret, once).
@@ -140,7 +142,8 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
     const running = inFlight.get(clientId);
     if (running) return await running;
     if (inFlight.size >= FETCHES_IN_FLIGHT) {
-      throw new GatewayError("ERR_OVERLOADED", "the gateway is fetching too many client metadata documents right now; try again in a moment");
+      // Named as an OAuth error here so that every endpoint that looks a client up answers it the same way.
+      throw oauthError("temporarily_unavailable", "the gateway is fetching too many client metadata documents right now; try again in a moment", { status: 503 });
     }
     const fetching = fetchAndCheck(clientId).finally(() => inFlight.delete(clientId));
     inFlight.set(clientId, fetching);
@@ -174,11 +177,12 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       await res.body?.cancel();
       return undefined;
     }
-    const read = await readRequestBody(res as unknown as Request, METADATA_LIMIT).catch(() => undefined);
-    if (!read || read.tooLarge) return undefined;
+    // The fetch's own timeout also ends a body that trickles in; the deadline here only bounds the read.
+    const text = await readBodyText(res as unknown as Request, METADATA_LIMIT, 5000).catch(() => undefined);
+    if (text === undefined) return undefined;
     let doc: Record<string, unknown>;
     try {
-      doc = JSON.parse(read.text);
+      doc = JSON.parse(text);
     } catch {
       return undefined;
     }
@@ -261,19 +265,18 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       sweep();
       if (!admin) {
         if (!withinRate(remoteAddress ?? "unknown")) {
-          throw oauthError("too_many_requests", `at most ${perMinute} registrations per minute from one address; try again later`, 429, { "retry-after": "60" });
+          throw oauthError("too_many_requests", `at most ${perMinute} registrations per minute from one address; try again later`, { status: 429, headers: { "retry-after": "60" } });
         }
         if ((await registeredCount()) >= maxClients) {
-          throw oauthError("temporarily_unavailable", "the gateway holds as many registered clients as it allows; ask its administrator", 503);
+          throw oauthError("temporarily_unavailable", "the gateway holds as many registered clients as it allows; ask its administrator", { status: 503 });
         }
       }
       const type = request.headers.get("content-type") ?? "";
       if (!/^application\/json\s*(;|$)/i.test(type)) throw registrationError("expected an application/json body", "invalid_request");
-      const read = await readRequestBody(request, METADATA_LIMIT);
-      if (read.tooLarge) throw registrationError("registration too large", "invalid_request");
+      const text = await readOauthBody(request, METADATA_LIMIT);
       let body: Record<string, unknown>;
       try {
-        body = JSON.parse(read.text);
+        body = JSON.parse(text);
       } catch {
         throw registrationError("body is not JSON", "invalid_request");
       }
@@ -356,17 +359,17 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
         try {
           decoded = atob(header.replace(/^Basic\s+/i, "").trim());
         } catch {
-          throw oauthError("invalid_client", "malformed Basic credentials", 401, { "www-authenticate": 'Basic realm="portcullis"' });
+          throw oauthError("invalid_client", "malformed Basic credentials", { status: 401, headers: BASIC_CHALLENGE });
         }
         const colon = decoded.indexOf(":");
-        if (colon < 0) throw oauthError("invalid_client", "malformed Basic credentials", 401, { "www-authenticate": 'Basic realm="portcullis"' });
+        if (colon < 0) throw oauthError("invalid_client", "malformed Basic credentials", { status: 401, headers: BASIC_CHALLENGE });
         // RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
         const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
         try {
           id = unform(decoded.slice(0, colon));
           secret = unform(decoded.slice(colon + 1));
         } catch {
-          throw oauthError("invalid_client", "malformed Basic credentials", 401);
+          throw oauthError("invalid_client", "malformed Basic credentials", { status: 401 });
         }
         if (form.has("client_id") && form.get("client_id") !== id) throw oauthError("invalid_request", "client_id does not match the Basic credentials");
       } else if (form.has("client_secret")) {
@@ -375,21 +378,15 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       } else {
         id = form.get("client_id") ?? undefined;
       }
-      if (!id) throw oauthError("invalid_client", "client authentication is required", 401);
-      let client: ClientRecord | undefined;
-      try {
-        client = await find(id);
-      } catch (err) {
-        if (err instanceof GatewayError && err.code === "ERR_OVERLOADED") throw oauthError("temporarily_unavailable", err.message, 503);
-        throw err;
-      }
-      if (!client) throw oauthError("invalid_client", "unknown client", 401);
+      if (!id) throw oauthError("invalid_client", "client authentication is required", { status: 401 });
+      const client = await find(id);
+      if (!client) throw oauthError("invalid_client", "unknown client", { status: 401 });
       if (client.secretHash) {
-        if (secret === undefined) throw oauthError("invalid_client", "this client must authenticate with its secret", 401);
-        if (!constantTimeEqual(await hashSecret(secret), client.secretHash)) throw oauthError("invalid_client", "client authentication failed", 401);
+        if (secret === undefined) throw oauthError("invalid_client", "this client must authenticate with its secret", { status: 401 });
+        if (!constantTimeEqual(await hashSecret(secret), client.secretHash)) throw oauthError("invalid_client", "client authentication failed", { status: 401 });
         // Basic and post are equally strong, so either is accepted whichever one the client registered.
       } else if (secret !== undefined) {
-        throw oauthError("invalid_client", "this client is public and has no secret", 401);
+        throw oauthError("invalid_client", "this client is public and has no secret", { status: 401 });
       }
       return client;
     },

@@ -1,11 +1,11 @@
-import { readRequestBody } from "@modelcontextprotocol/server";
+import { BODY_TIMEOUT_MS, isGatewayError, readBodyText } from "../../../core/mod.ts";
 import { oauthError } from "./oauth-error.ts";
 
 const LIMIT = 64 * 1024;
 
 /**
  * Reads an `application/x-www-form-urlencoded` body (token, revoke and consent endpoints) under a small
- * size limit; anything else is an OAuth `invalid_request`.
+ * size limit and a read deadline; every failure is an OAuth `invalid_request`.
  *
  * @example
  * const form = await readForm(request);
@@ -16,9 +16,7 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
     throw oauthError("invalid_request", "expected an application/x-www-form-urlencoded body");
   }
-  const read = await readRequestBody(request, LIMIT);
-  if (read.tooLarge) throw oauthError("invalid_request", "request body too large", 413);
-  const form = new URLSearchParams(read.text);
+  const form = new URLSearchParams(await readOauthBody(request, LIMIT));
   // RFC 6749 §3.1: parameters must not be repeated; a repeated one is ambiguous, so refuse it.
   const seen = new Set<string>();
   for (const key of form.keys()) {
@@ -26,4 +24,22 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
     seen.add(key);
   }
   return form;
+}
+
+/**
+ * Reads a request body as text for an OAuth endpoint: a body too large (413), too slow (408) or
+ * abandoned by the client becomes an OAuth `invalid_request` with the same status and headers.
+ *
+ * @example
+ * const text = await readOauthBody(request, 64 * 1024);
+ */
+export async function readOauthBody(request: Request, limit: number): Promise<string> {
+  try {
+    // The plugin context does not carry `server.bodyTimeoutMs`, so the gateway's default deadline applies.
+    return await readBodyText(request, limit, BODY_TIMEOUT_MS);
+  } catch (err) {
+    // Kept: the status, and the `Connection: close` that says the rest of the body will not be read.
+    if (isGatewayError(err)) throw oauthError("invalid_request", err.message, { code: err.code, status: err.status, headers: err.headers, cause: err });
+    throw err;
+  }
 }

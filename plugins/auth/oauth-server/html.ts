@@ -34,8 +34,8 @@ function page(title: string, body: string, status: number, headers: Record<strin
  * @example
  * return errorPage("invalid_request", "redirect_uri is not registered for this client");
  */
-export function errorPage(error: string, description: string, status = 400): Response {
-  return page("Sign-in failed", `<h1>Sign-in failed</h1><p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p>`, status);
+export function errorPage(error: string, description: string, status = 400, headers?: Record<string, string>): Response {
+  return page("Sign-in failed", `<h1>Sign-in failed</h1><p><code>${escapeHtml(error)}</code></p><p>${escapeHtml(description)}</p>`, status, headers);
 }
 
 /** What the consent page shows. */

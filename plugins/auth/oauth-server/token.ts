@@ -1,3 +1,4 @@
+import { type GatewayError, isGatewayError } from "../../../core/mod.ts";
 import type { ClientRecord } from "./clients.ts";
 import { readForm } from "./form.ts";
 import type { SessionRecord } from "./grants.ts";
@@ -64,8 +65,8 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     return tokenResponse(body);
   }
 
-  /** Ends the session a replayed code or refresh token belongs to, audits it, and returns the error answer to throw. */
-  async function replayed(session: { id: string; subject?: string }, action: "code_replay" | "refresh_reuse", client: ClientRecord, reason: string, message: string): Promise<Response> {
+  /** Ends the session a replayed code or refresh token belongs to, audits it, and returns the error to throw. */
+  async function replayed(session: { id: string; subject?: string }, action: "code_replay" | "refresh_reuse", client: ClientRecord, reason: string, message: string): Promise<GatewayError> {
     await rt.grants.endSession(session.id, action, "system");
     rt.audit({ action, outcome: "refused", clientId: client.clientId, sessionId: session.id, subject: session.subject, reason });
     return oauthError("invalid_grant", message);
@@ -167,7 +168,8 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
         if (grant === "refresh_token") return await refreshToken(client, form, issuer);
         if (grant === "client_credentials") return await clientCredentials(client, form, issuer);
       } catch (err) {
-        if (err instanceof Response && grant !== "refresh_token") {
+        // A fault of the gateway carries no OAuth code: it is no refusal of the client, and not audited as one.
+        if (isGatewayError(err) && err.oauth !== undefined && grant !== "refresh_token") {
           rt.audit({ action: "token", outcome: "refused", clientId: client.clientId, grantType: grant ?? undefined, reason: `status ${err.status}` });
         }
         throw err;
