@@ -34,6 +34,8 @@ export { errorResponse, json, oauthErrorResponse } from "./http/responses.ts";
 export { credentialOf, principalOf } from "./auth/principal.ts";
 export { API_KEY_PREFIX, constantTimeEqual, hashSecret, newId, newSecret, TOKEN_PREFIX } from "./tokens/secret.ts";
 export { identityOf, stateOf } from "./tokens/service.ts";
+// Stores: a key-value store (`KeyValueStore`) made into the full store the gateway uses.
+export { deriveStore } from "./tokens/derive-store.ts";
 export { tokenStrategy } from "./tokens/strategy.ts";
 // Secrets: `secret("NAME")` templating, redaction, the master key.
 export { isSecretRef, parseSecretTemplate, renderSecretTemplate, secret, SECRET_NAME } from "./secrets/refs.ts";

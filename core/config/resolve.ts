@@ -1,6 +1,7 @@
 import { configError, isGatewayError } from "../errors.ts";
 import { parseDuration } from "../tokens/duration.ts";
 import { memoryStore } from "../tokens/memory-store.ts";
+import { asTokenStore } from "../tokens/derive-store.ts";
 import { identityHeaders } from "../mcp/identity-headers.ts";
 import { envSecrets } from "../secrets/env.ts";
 import { createLogger } from "../log.ts";
@@ -59,7 +60,8 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     }
   };
   const tokens = {
-    store: input.tokens?.store ?? memoryStore(),
+    // A key-value store is accepted as it is and given the rest by deriveStore; a full store is used as is.
+    store: input.tokens?.store ? asTokenStore(input.tokens.store) : memoryStore(),
     defaultLifetimeSeconds: duration(input.tokens?.defaultExpiresIn, 30 * 86400, "tokens.defaultExpiresIn"),
     maxLifetimeSeconds: duration(input.tokens?.maxExpiresIn, 365 * 86400, "tokens.maxExpiresIn"),
     verifyCacheMs: input.tokens?.verifyCacheMs ?? 1000,

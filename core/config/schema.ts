@@ -1,5 +1,6 @@
 import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
+import { storeKind } from "../tokens/derive-store.ts";
 
 const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl"] as const;
 const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "logLevel", "logger"] as const;
@@ -60,8 +61,8 @@ export const GatewayConfigSchema = v.strictObject(
     ),
     tokens: v.optional(v.strictObject({
       store: v.optional(v.pipe(
-        plugin("a token store plugin such as fileStore({ dir }) or memoryStore()"),
-        v.check((x) => typeof (x as { findByHash?: unknown }).findByHash === "function", "expected a token store plugin with findByHash()"),
+        plugin("a store plugin such as fileStore({ dir }) or memoryStore()"),
+        v.check((x) => storeKind(x) !== undefined, "expected a store plugin: a key-value store { name, get, put, take, list, close } or a full token store with findByHash()"),
       )),
       defaultExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
       maxExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 365d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 365d"))),

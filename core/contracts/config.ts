@@ -6,7 +6,7 @@ import type { IdentityMapper } from "./identity-mapper.ts";
 import type { Logger } from "./logger.ts";
 import type { AuthorizeHook } from "./policy.ts";
 import type { SecretSource } from "./secrets.ts";
-import type { TokenStore } from "./store.ts";
+import type { KeyValueStore, TokenStore } from "./store.ts";
 import type { SigningKeys, TokenService } from "./tokens.ts";
 import type { Upstream } from "./upstream.ts";
 
@@ -44,8 +44,11 @@ export interface ServerSettings {
 
 /** Where tokens live and how long they may last. */
 export interface TokenSettings {
-  /** Default: `fileStore({ dir: PORTCULLIS_DATA_DIR or ./.portcullis })` under the CLI, `memoryStore()` otherwise. */
-  store?: TokenStore;
+  /**
+   * A store plugin: a full `TokenStore`, or a minimal `KeyValueStore` the gateway derives one from.
+   * Default: `fileStore({ dir: PORTCULLIS_DATA_DIR or ./.portcullis })` under the CLI, `memoryStore()` otherwise.
+   */
+  store?: TokenStore | KeyValueStore;
   /** Lifetime of a token created without `expiresIn`; default `30d`. */
   defaultExpiresIn?: string;
   /** Longest `expiresIn` accepted; default `365d`. */

@@ -41,8 +41,49 @@ export interface UsageUpdate {
 }
 
 /**
- * Persistence for tokens and API keys. Implementations store only hashes, make every acknowledged write
- * durable, and never lose a concurrent writer's record.
+ * The contract a store plugin implements: JSON values under string keys, grouped in namespaces. The
+ * gateway derives everything else it keeps (tokens, the lookup of a token by the hash of its secret,
+ * usage counters, OAuth grants, vault records) from these five hooks; see `deriveStore`.
+ *
+ * What the gateway relies on, and what an implementation must therefore guarantee:
+ * - `put` and `take` each change one key atomically, and an acknowledged write is durable (for a
+ *   persistent store) before its promise resolves;
+ * - writers of different keys never lose each other's writes, even from several processes;
+ * - of two concurrent `take`s of one key, only one gets the value (the other gets `undefined`);
+ * - `get` and `list` hand out copies: a caller mutating a returned value never changes what is stored.
+ *
+ * There is deliberately no read-modify-write hook: the derivation never needs one (see `deriveStore`).
+ *
+ * @example
+ * const kv: KeyValueStore = {
+ *   name: "store:my-kv",
+ *   get: (ns, key) => db.read(ns, key),
+ *   put: (ns, key, value) => db.write(ns, key, value),
+ *   take: (ns, key) => db.remove(ns, key),
+ *   list: (ns) => db.entries(ns),
+ *   close: () => db.close(),
+ * };
+ * defineGateway({ tokens: { store: kv }, ... });
+ */
+export interface KeyValueStore {
+  name: string;
+  /** Opens the store (reads files, connects); called once by the gateway before use. */
+  open?(): Promise<void>;
+  /** The value under `key` in `namespace`, or `undefined` when there is none. */
+  get(namespace: string, key: string): Promise<unknown | undefined>;
+  /** Inserts or replaces a JSON value (never `undefined`); resolves once it is durable. */
+  put(namespace: string, key: string, value: unknown): Promise<void>;
+  /** Removes a value and returns it, atomically: of two concurrent takes only one gets it. */
+  take(namespace: string, key: string): Promise<unknown | undefined>;
+  /** Every entry of a namespace, in no particular order; `[]` for an empty or unknown one. */
+  list(namespace: string): Promise<Array<{ key: string; value: unknown }>>;
+  close(): Promise<void>;
+}
+
+/**
+ * Persistence for tokens and API keys, as the gateway uses it. Implementations store only hashes, make
+ * every acknowledged write durable, and never lose a concurrent writer's record. A store plugin may
+ * implement this whole interface, or only {@link KeyValueStore}, from which the gateway derives it.
  */
 export interface TokenStore {
   name: string;

@@ -1,56 +1,52 @@
-import type { TokenRecord, TokenStore, UsageUpdate } from "../types.ts";
+import type { KeyValueStore, TokenStore } from "../types.ts";
+import { deriveStore } from "./derive-store.ts";
 
 /**
- * Keeps tokens in memory only: for tests and throw-away gateways. Everything is lost at exit.
+ * The key-value part of {@link memoryStore}: namespaced values in maps, nothing on disk.
+ *
+ * @example
+ * const store = deriveStore(memoryKeyValueStore());
+ */
+export function memoryKeyValueStore(): KeyValueStore {
+  // Values are kept as JSON text: every read hands out a fresh copy (a caller mutating it never changes
+  // what is stored), values behave exactly as in a store that persists JSON, and parsing text is several
+  // times cheaper than cloning an object graph on the token lookup path.
+  const namespaces = new Map<string, Map<string, string>>();
+  const parse = (text: string | undefined): unknown => text === undefined ? undefined : JSON.parse(text);
+  return {
+    name: "store:memory",
+    get: (ns, key) => Promise.resolve(parse(namespaces.get(ns)?.get(key))),
+    put(ns, key, value) {
+      const text = JSON.stringify(value);
+      if (text === undefined) return Promise.reject(new TypeError(`store:memory: ${ns}/${key}: expected a JSON value`));
+      let m = namespaces.get(ns);
+      if (!m) namespaces.set(ns, m = new Map());
+      m.set(key, text);
+      return Promise.resolve();
+    },
+    take(ns, key) {
+      // Looked up and deleted in one synchronous step, so no other take can come in between.
+      const m = namespaces.get(ns);
+      const text = m?.get(key);
+      m?.delete(key);
+      if (m?.size === 0) namespaces.delete(ns);
+      return Promise.resolve(parse(text));
+    },
+    list(ns) {
+      const m = namespaces.get(ns);
+      return Promise.resolve(m ? [...m].map(([key, text]) => ({ key, value: parse(text) })) : []);
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/**
+ * Keeps tokens in memory only: for tests and throw-away gateways. Everything is lost at exit. It is the
+ * key-value store above run through `deriveStore`, like any custom store of that kind.
  *
  * @example
  * defineGateway({ tokens: { store: memoryStore() }, ... })
  */
 export function memoryStore(): TokenStore {
-  const byId = new Map<string, TokenRecord>();
-  const byHash = new Map<string, string>();
-  const items = new Map<string, Map<string, unknown>>();
-  const kindOf = (kind: string) => {
-    let m = items.get(kind);
-    if (!m) items.set(kind, m = new Map());
-    return m;
-  };
-  // Values are copied in and out so a caller mutating an object never changes what is stored.
-  const copy = (v: unknown) => v === undefined ? undefined : structuredClone(v);
-  return {
-    name: "store:memory",
-    get: (id) => Promise.resolve(byId.get(id)),
-    findByHash(hash) {
-      const id = byHash.get(hash);
-      return Promise.resolve(id === undefined ? undefined : byId.get(id));
-    },
-    put(record) {
-      const prev = byId.get(record.id);
-      if (prev && prev.hash !== record.hash) byHash.delete(prev.hash);
-      byId.set(record.id, { ...record });
-      byHash.set(record.hash, record.id);
-      return Promise.resolve();
-    },
-    list: () => Promise.resolve([...byId.values()].map((r) => ({ ...r }))),
-    addUsage(updates: UsageUpdate[]) {
-      for (const u of updates) {
-        const r = byId.get(u.id);
-        if (r) byId.set(u.id, { ...r, useCount: r.useCount + u.count, lastUsedAt: u.lastUsedAt });
-      }
-      return Promise.resolve();
-    },
-    getItem: (kind, key) => Promise.resolve(copy(items.get(kind)?.get(key))),
-    putItem(kind, key, value) {
-      kindOf(kind).set(key, copy(value));
-      return Promise.resolve();
-    },
-    takeItem(kind, key) {
-      const m = items.get(kind);
-      const v = m?.get(key);
-      m?.delete(key);
-      return Promise.resolve(v);
-    },
-    listItems: (kind) => Promise.resolve([...(items.get(kind) ?? new Map()).entries()].map(([key, value]) => ({ key, value: copy(value) }))),
-    close: () => Promise.resolve(),
-  };
+  return deriveStore(memoryKeyValueStore());
 }
