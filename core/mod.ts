@@ -19,7 +19,7 @@ export type * from "./types.ts";
 export type { GatewayErrorCode } from "./errors.ts";
 
 // The plugin kit: everything a plugin of any kind needs besides its contract. Built-in plugins use this
-// surface and nothing else (tests/layering.test.ts holds them to it).
+// surface and nothing else (tests/core/layering.test.ts holds them to it).
 // Errors and config.
 export { configError, GatewayError, isGatewayError } from "./errors.ts";
 export { interpolate, interpolateDeep, readEnv } from "./config/interpolate.ts";

@@ -5,16 +5,16 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { Client } from "@modelcontextprotocol/client";
-import { serve } from "../core/mod.ts";
-import { memoryStore, vault } from "../plugins/mod.ts";
-import { verifyIdentityHandler } from "../examples/servers/verify-identity.ts";
-import { ALICE_KEY, BOB_KEY, connectClient, http, quietLogger, startGateway, stdio, testAuth, waitFor } from "./helpers.ts";
+import { serve } from "../../../core/mod.ts";
+import { memoryStore, vault } from "../../../plugins/mod.ts";
+import { verifyIdentityHandler } from "../../../examples/servers/verify-identity.ts";
+import { ALICE_KEY, BOB_KEY, connectClient, http, quietLogger, startGateway, stdio, testAuth, waitFor } from "../../fixtures/helpers.ts";
 
 const test = suite("per-user credentials");
 const MASTER = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 const ALICE_GH = "ghp_alice0000000000000000000000000000001";
 const BOB_GH = "ghp_bob000000000000000000000000000000002";
-const ECHO_SECRETS = new URL("../examples/servers/echo-secrets.ts", import.meta.url).pathname;
+const ECHO_SECRETS = new URL("../../../examples/servers/echo-secrets.ts", import.meta.url).pathname;
 
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 let who: { url: string; close(): Promise<void>; handler: ReturnType<typeof verifyIdentityHandler> };

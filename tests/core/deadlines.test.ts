@@ -4,8 +4,8 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type Socket } from "node:net";
-import { createGateway, serve, type Served } from "../core/mod.ts";
-import { ALICE_KEY, quietLogger, runtime, startGateway, testAuth } from "./helpers.ts";
+import { createGateway, serve, type Served } from "../../core/mod.ts";
+import { ALICE_KEY, quietLogger, runtime, startGateway, testAuth } from "../fixtures/helpers.ts";
 
 const test = suite("deadlines");
 const BODY_MS = 300;

@@ -4,12 +4,12 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { isGatewayError, type AuditEvent } from "../core/mod.ts";
-import { bearer } from "../plugins/mod.ts";
-import { memoryAudit } from "../examples/custom-audit-sink.ts";
-import { callerIdentity, encodeCaller, readCallerHeader, type Caller } from "../examples/custom-identity-mapper.ts";
-import { inProcess } from "../examples/custom-upstream.ts";
-import { bearerAuth, echoServer, harness, lookingStrategy, type Harness } from "./in-process.ts";
+import { isGatewayError, type AuditEvent } from "../../core/mod.ts";
+import { bearer } from "../../plugins/mod.ts";
+import { memoryAudit } from "../../examples/custom-audit-sink.ts";
+import { callerIdentity, encodeCaller, readCallerHeader, type Caller } from "../../examples/custom-identity-mapper.ts";
+import { inProcess } from "../../examples/custom-upstream.ts";
+import { bearerAuth, echoServer, harness, lookingStrategy, type Harness } from "../fixtures/in-process.ts";
 
 const test = suite("examples");
 const audit = memoryAudit({ capacity: 200 });

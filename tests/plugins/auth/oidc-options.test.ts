@@ -3,9 +3,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import process from "node:process";
-import { oidc } from "../plugins/mod.ts";
-import type { OidcOptions } from "../plugins/auth/oidc.ts";
-import { resolveOptions } from "../plugins/auth/oidc/options.ts";
+import { oidc } from "../../../plugins/mod.ts";
+import type { OidcOptions } from "../../../plugins/auth/oidc.ts";
+import { resolveOptions } from "../../../plugins/auth/oidc/options.ts";
 
 const test = suite("oidc-options");
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";

@@ -3,9 +3,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { AuditEvent, AuditSink } from "../core/mod.ts";
-import { apiKey, bearer, memoryStore } from "../plugins/mod.ts";
-import { everythingUpstream, http, startGateway, startNotesHttp } from "./helpers.ts";
+import type { AuditEvent, AuditSink } from "../../core/mod.ts";
+import { apiKey, bearer, memoryStore } from "../../plugins/mod.ts";
+import { everythingUpstream, http, startGateway, startNotesHttp } from "../fixtures/helpers.ts";
 
 const test = suite("tokens");
 const ADMIN = "admin-token-for-tests-0123456789abcdefghij";

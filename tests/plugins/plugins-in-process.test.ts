@@ -8,11 +8,11 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from "jose";
-import type { TokenStore } from "../core/mod.ts";
-import { apiKey, bearer, envSecrets, fileStore, identityHeaders, jsonlAudit, jwtAssertion, memoryStore } from "../plugins/mod.ts";
-import { memoryAudit } from "../examples/custom-audit-sink.ts";
-import { inProcess } from "../examples/custom-upstream.ts";
-import { bearerAuth, echoServer, harness, lookingStrategy, type Harness } from "./in-process.ts";
+import type { TokenStore } from "../../core/mod.ts";
+import { apiKey, bearer, envSecrets, fileStore, identityHeaders, jsonlAudit, jwtAssertion, memoryStore } from "../../plugins/mod.ts";
+import { memoryAudit } from "../../examples/custom-audit-sink.ts";
+import { inProcess } from "../../examples/custom-upstream.ts";
+import { bearerAuth, echoServer, harness, lookingStrategy, type Harness } from "../fixtures/in-process.ts";
 
 const echo = (name: string, via: "headers" | "meta" = "meta") => inProcess({ label: name, identityVia: via, build: () => echoServer(name) });
 

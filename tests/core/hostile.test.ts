@@ -1,4 +1,4 @@
-// The project's own hostile suite: a table of bad inputs (tests/hostile-cases.ts), each with the status and
+// The project's own hostile suite: a table of bad inputs (tests/fixtures/hostile-cases.ts), each with the status and
 // gateway error code it must get, run in-process through gateway.fetch; then the scenarios a table cannot
 // hold (sessions bound to credentials, the per-user session cap, 100,000-character names, self-rotation);
 // then the gateway must still be healthy, must have logged nothing at error level, and no secret may
@@ -6,11 +6,11 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { createConnection } from "node:net";
-import { createGateway, serve, type AuditEvent, type AuditSink, type Logger, type Served } from "../core/mod.ts";
-import { newSecret } from "../core/tokens/secret.ts";
-import { apiKey, bearer, envSecrets, memoryStore, oauthServer, vault } from "../plugins/mod.ts";
-import { BASE, buildRows, type Category, describeRow, type Expect, INIT, type Keys, LIST, rawRows, type Row } from "./hostile-cases.ts";
-import { http, runtime, startNotesHttp } from "./helpers.ts";
+import { createGateway, serve, type AuditEvent, type AuditSink, type Logger, type Served } from "../../core/mod.ts";
+import { newSecret } from "../../core/tokens/secret.ts";
+import { apiKey, bearer, envSecrets, memoryStore, oauthServer, vault } from "../../plugins/mod.ts";
+import { BASE, buildRows, type Category, describeRow, type Expect, INIT, type Keys, LIST, rawRows, type Row } from "../fixtures/hostile-cases.ts";
+import { http, runtime, startNotesHttp } from "../fixtures/helpers.ts";
 
 const test = suite("hostile");
 const ADMIN = "hostile-static-admin-token-0123456789abcdefghij";

@@ -10,16 +10,16 @@ import { appendFile, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/prom
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createAudit } from "../core/audit/bus.ts";
-import { createGateway, isGatewayError } from "../core/mod.ts";
-import { createTokenService } from "../core/tokens/service.ts";
-import type { TokenRecord, TokenStore } from "../core/tokens/types.ts";
-import { bearer, fileStore } from "../plugins/mod.ts";
-import { quietLogger, runtime, waitFor } from "./helpers.ts";
+import { createAudit } from "../../core/audit/bus.ts";
+import { createGateway, isGatewayError } from "../../core/mod.ts";
+import { createTokenService } from "../../core/tokens/service.ts";
+import type { TokenRecord, TokenStore } from "../../core/tokens/types.ts";
+import { bearer, fileStore } from "../../plugins/mod.ts";
+import { quietLogger, runtime, waitFor } from "../fixtures/helpers.ts";
 
 const test = suite("durability");
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const BASE = "http://127.0.0.1:8787";
 const ADMIN = Array.from(crypto.getRandomValues(new Uint8Array(20)), (b) => b.toString(16).padStart(2, "0")).join("");
 

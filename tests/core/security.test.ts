@@ -5,9 +5,9 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import type { AuditEvent } from "../core/mod.ts";
-import { bearer, memoryStore } from "../plugins/mod.ts";
-import { http, NOTES, startGateway, startNotesHttp, stdio } from "./helpers.ts";
+import type { AuditEvent } from "../../core/mod.ts";
+import { bearer, memoryStore } from "../../plugins/mod.ts";
+import { http, NOTES, startGateway, startNotesHttp, stdio } from "../fixtures/helpers.ts";
 
 const test = suite("security");
 const ADMIN = "admin-token-for-security-tests-0123456789";

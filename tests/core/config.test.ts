@@ -6,13 +6,13 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createGateway, defineGateway, type GatewayConfig } from "../core/mod.ts";
-import { interpolate, interpolateDeep } from "../core/config/interpolate.ts";
-import { fromJsonConfig } from "../core/config/json-config.ts";
-import { resolveConfig } from "../core/config/resolve.ts";
-import { loadConfigFile } from "../core/cli/load-config.ts";
-import { http, identityHeaders, stdio } from "../plugins/mod.ts";
-import { quietLogger, testAuth } from "./helpers.ts";
+import { createGateway, defineGateway, type GatewayConfig } from "../../core/mod.ts";
+import { interpolate, interpolateDeep } from "../../core/config/interpolate.ts";
+import { fromJsonConfig } from "../../core/config/json-config.ts";
+import { resolveConfig } from "../../core/config/resolve.ts";
+import { loadConfigFile } from "../../core/cli/load-config.ts";
+import { http, identityHeaders, stdio } from "../../plugins/mod.ts";
+import { quietLogger, testAuth } from "../fixtures/helpers.ts";
 
 const test = suite("config");
 
@@ -274,7 +274,7 @@ test("the example configs load and validate (with their environment set)", async
   const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
   Object.assign(process.env, env);
   try {
-    const config = await loadConfigFile(new URL("../examples/oauth-sso.config.ts", import.meta.url).pathname);
+    const config = await loadConfigFile(new URL("../../examples/oauth-sso.config.ts", import.meta.url).pathname);
     const resolved = resolveConfig(config);
     assert.equal(resolved.auth.map((a) => a.name), ["auth:oauth", "auth:bearer"]);
     assert.equal(resolved.identity.map((m) => m.name), ["identity:headers", "identity:jwt-assertion"]);

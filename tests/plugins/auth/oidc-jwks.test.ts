@@ -6,10 +6,10 @@ import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from "jose";
-import { createGateway } from "../core/mod.ts";
-import { oidc } from "../plugins/mod.ts";
-import { memoryStore } from "../plugins/stores/memory.ts";
-import { quietLogger } from "./helpers.ts";
+import { createGateway } from "../../../core/mod.ts";
+import { oidc } from "../../../plugins/mod.ts";
+import { memoryStore } from "../../../plugins/stores/memory.ts";
+import { quietLogger } from "../../fixtures/helpers.ts";
 
 const test = suite("oidc-jwks");
 const AUD = "https://gateway.example/mcp";

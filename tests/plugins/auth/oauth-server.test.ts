@@ -20,18 +20,18 @@ import {
   UnauthorizedError,
 } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
-import { bearer, memoryStore, oauthServer } from "../plugins/mod.ts";
-import type { AuditEvent } from "../core/audit/events.ts";
-import type { TokenStore } from "../core/tokens/types.ts";
-import { createGrants } from "../plugins/auth/oauth-server/grants.ts";
-import { NOTES, startGateway, stdio } from "./helpers.ts";
-import { type Idp, startIdp } from "./idp.ts";
+import { bearer, memoryStore, oauthServer } from "../../../plugins/mod.ts";
+import type { AuditEvent } from "../../../core/audit/events.ts";
+import type { TokenStore } from "../../../core/tokens/types.ts";
+import { createGrants } from "../../../plugins/auth/oauth-server/grants.ts";
+import { NOTES, startGateway, stdio } from "../../fixtures/helpers.ts";
+import { type Idp, startIdp } from "../../fixtures/idp.ts";
 
 const test = suite("oauth server");
 const IDP_CLIENT = { client_id: "portcullis-gateway", client_secret: "gateway-secret-0123456789abcdef0123", redirect_uris: [] as string[], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"] };
 const AGENT = { clientId: "build-agent", clientSecret: "agent-secret-0123456789abcdef" };
 const STATIC_ADMIN = "static-admin-token-0123456789abcdef0123456789";
-const MCP_REMOTE = new URL("../node_modules/mcp-remote/dist/proxy.js", import.meta.url).pathname;
+const MCP_REMOTE = new URL("../../../node_modules/mcp-remote/dist/proxy.js", import.meta.url).pathname;
 
 let idp: Idp;
 let gw: Awaited<ReturnType<typeof startGateway>>;

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 
 const test = suite("layering");
-const ROOT = normalize(join(new URL(".", import.meta.url).pathname, ".."));
+const ROOT = normalize(join(new URL("..", import.meta.url).pathname, ".."));
 
 function filesUnder(dir: string): string[] {
   const out: string[] = [];

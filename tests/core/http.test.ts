@@ -1,8 +1,8 @@
 // The HTTP edge of /mcp, in-process through gateway.fetch: refusals and bad input.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { createGateway } from "../core/mod.ts";
-import { ALICE_KEY, BOB_KEY, everythingUpstream, quietLogger, testAuth } from "./helpers.ts";
+import { createGateway } from "../../core/mod.ts";
+import { ALICE_KEY, BOB_KEY, everythingUpstream, quietLogger, testAuth } from "../fixtures/helpers.ts";
 
 const test = suite("http edge");
 const BASE = "http://127.0.0.1:8787";

@@ -5,10 +5,10 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { createLocalJWKSet, jwtVerify } from "jose";
-import { serve } from "../core/mod.ts";
-import { bearer, identityHeaders, jwtAssertion, memoryStore } from "../plugins/mod.ts";
-import { verifyIdentityHandler } from "../examples/servers/verify-identity.ts";
-import { ALICE_KEY, connectClient, http, NOTES, quietLogger, startGateway, stdio, testAuth } from "./helpers.ts";
+import { serve } from "../../../core/mod.ts";
+import { bearer, identityHeaders, jwtAssertion, memoryStore } from "../../../plugins/mod.ts";
+import { verifyIdentityHandler } from "../../../examples/servers/verify-identity.ts";
+import { ALICE_KEY, connectClient, http, NOTES, quietLogger, startGateway, stdio, testAuth } from "../../fixtures/helpers.ts";
 
 const test = suite("identity forwarding");
 

@@ -3,10 +3,10 @@
 // lists forwarded upstream cannot be forged through a comma.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { Identity, Permissions } from "../core/mod.ts";
-import { permissionPolicy } from "../core/auth/permissions.ts";
-import { checkServerNames, MAX_NAME_LENGTH, nameTooLong, splitName } from "../core/mcp/namespacing.ts";
-import { identityHeaders, IDENTITY_META_KEY } from "../plugins/identity/headers.ts";
+import type { Identity, Permissions } from "../../core/mod.ts";
+import { permissionPolicy } from "../../core/auth/permissions.ts";
+import { checkServerNames, MAX_NAME_LENGTH, nameTooLong, splitName } from "../../core/mcp/namespacing.ts";
+import { identityHeaders, IDENTITY_META_KEY } from "../../plugins/identity/headers.ts";
 
 const test = suite("permissions");
 

@@ -7,11 +7,11 @@ import * as assert from "uvu/assert";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createGateway, hashSecret, type KeyValueStore, type TokenStore } from "../core/mod.ts";
-import { asTokenStore, storeKind } from "../core/tokens/derive-store.ts";
-import { jsonFileStore } from "../examples/custom-store.ts";
-import { bearer, fileStore, memoryStore } from "../plugins/mod.ts";
-import { quietLogger } from "./helpers.ts";
+import { createGateway, hashSecret, type KeyValueStore, type TokenStore } from "../../core/mod.ts";
+import { asTokenStore, storeKind } from "../../core/tokens/derive-store.ts";
+import { jsonFileStore } from "../../examples/custom-store.ts";
+import { bearer, fileStore, memoryStore } from "../../plugins/mod.ts";
+import { quietLogger } from "../fixtures/helpers.ts";
 
 const ADMIN = "admin-token-for-store-contract-tests-0123456789";
 

@@ -8,13 +8,13 @@ import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/p
 import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
-import { VERSION } from "../core/version.ts";
-import { NOTES, runtime, startGateway, waitFor } from "./helpers.ts";
-import { bearer, memoryStore } from "../plugins/mod.ts";
+import { VERSION } from "../../core/version.ts";
+import { NOTES, runtime, startGateway, waitFor } from "../fixtures/helpers.ts";
+import { bearer, memoryStore } from "../../plugins/mod.ts";
 
 const test = suite("cli");
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const MISSING = "PORTCULLIS_TEST_CLI_MISSING_VAR";
 let dir: string;
 const children = new Set<ChildProcess>();

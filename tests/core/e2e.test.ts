@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { Client } from "@modelcontextprotocol/client";
-import { ALICE_KEY, BOB_KEY, connectClient, everythingUpstream, http, NOTES, startGateway, startNotesHttp, stdio, testAuth, waitFor } from "./helpers.ts";
+import { ALICE_KEY, BOB_KEY, connectClient, everythingUpstream, http, NOTES, startGateway, startNotesHttp, stdio, testAuth, waitFor } from "../fixtures/helpers.ts";
 
 const test = suite("end to end");
 let gateway: Awaited<ReturnType<typeof startGateway>>;
