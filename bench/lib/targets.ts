@@ -214,7 +214,7 @@ async function tokenDir(upstreams: number, tools: number): Promise<{ dir: string
   const { stdout } = await run(NODE, [
     join(ROOT, "dist/cli.js"), "tokens", "create", "--config", CONFIG,
     "--user", "bench", "--email", "bench@example.com", "--team", "perf", "--roles", "bench",
-    "--scopes", "mcp:read,mcp:write", "--servers", "echo*", "--tools", "echo*", "--expires-in", "1d", "--json",
+    "--scopes", "mcp:read,mcp:write", "--servers", "echo*", "--tools", "echo*__*", "--expires-in", "1d", "--json",
   ], { cwd: ROOT, env: { ...process.env, ...gatewayEnv(dir, upstreams, tools) } });
   const token = (JSON.parse(stdout) as { token?: string }).token;
   if (!token) throw new Error(`tokens create printed no token: ${stdout.slice(0, 200)}`);

@@ -30,7 +30,7 @@ Usage:
   portcullis check [--config FILE]                            validate a config and exit
   portcullis tokens create --user U [--name N] [--email E] [--team T] [--roles a,b] [--org O]
                     [--type token|api-key] [--scopes mcp:read,mcp:write,admin]
-                    [--servers s1,s2] [--tools t1,glob__*,read] [--expires-in 30d]
+                    [--servers s1,s2] [--tools server__tool,server__glob*,read] [--expires-in 30d]
   portcullis tokens list [--user U] [--team T] [--type T] [--state active|expired|revoked]
   portcullis tokens revoke ID
   portcullis tokens rotate ID [--grace SECONDS]

@@ -88,7 +88,7 @@ async function local(action: string, arg: string | undefined, o: TokenCliOptions
   const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds });
   try {
     if (action === "create") {
-      const created = await tokens.create(parseCreateBody(createBody(o)), "cli");
+      const created = await tokens.create(parseCreateBody(createBody(o), resolved.server.separator), "cli");
       return show({ ...created.record, token: created.secret }, !!o.json);
     }
     if (action === "list") {

@@ -39,10 +39,15 @@ const RotateBody = plainObject({
  * Validates a token-create body (API and CLI alike) into service input; errors name the field.
  *
  * @example
- * const input = parseCreateBody({ user: "alice", scopes: ["mcp:read"], expiresIn: "7d" });
+ * const input = parseCreateBody({ user: "alice", scopes: ["mcp:read"], expiresIn: "7d" }, "__");
  */
-export function parseCreateBody(input: unknown): CreateTokenInput {
+export function parseCreateBody(input: unknown, separator: string): CreateTokenInput {
   const { expiresIn, ...rest } = parseBody(CreateBody, input);
+  // A tool entry that names no server would grant nothing: refused where it is written, not found out later.
+  rest.permissions?.tools?.forEach((entry, i) => {
+    const problem = toolEntryProblem(entry, separator);
+    if (problem) throw new GatewayError("ERR_BAD_REQUEST", `permissions.tools[${i}]: ${problem}`);
+  });
   return { ...rest, expiresInSeconds: expiresIn === undefined ? undefined : parseDuration(expiresIn, "expiresIn") };
 }
 
@@ -97,11 +102,7 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     const identity = await opts.authenticate(request);
     requireAdmin(identity);
     if (method === "POST") {
-      const input = parseCreateBody(await readApiBody(request, opts.bodyTimeoutMs));
-      input.permissions?.tools?.forEach((entry, i) => {
-        const problem = toolEntryProblem(entry, opts.separator);
-        if (problem) throw new GatewayError("ERR_BAD_REQUEST", `permissions.tools[${i}]: ${problem}`);
-      });
+      const input = parseCreateBody(await readApiBody(request, opts.bodyTimeoutMs), opts.separator);
       const now = Date.now();
       // Without an explicit lifetime, a bounded credential hands out at most what it has left.
       if (input.expiresInSeconds === undefined && identity.expiresAt !== undefined && !isRootAdmin(identity)) {
