@@ -29,6 +29,36 @@ export interface CallerInfo {
 
 type CallCtx = { http?: { authInfo?: { extra?: Record<string, unknown> } } };
 
+type ProgressFn = (p: { progress: number; total?: number; message?: string }) => void;
+type NotifyCtx = { mcpReq: { notify(n: { method: "notifications/progress"; params: Record<string, unknown> }): Promise<void> } };
+
+/**
+ * Relays an upstream's progress to the caller under the caller's own token, on the caller's request
+ * stream (`onprogress` is undefined when the caller asked for none). `settled()` waits for the relayed
+ * notifications, so the last one is written before the response ends the stream.
+ */
+function progressOf(params: unknown, ctx: NotifyCtx): { onprogress?: ProgressFn; settled(): Promise<void> } {
+  const token = (params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken;
+  if (typeof token !== "string" && typeof token !== "number") return { settled: () => Promise.resolve() };
+  let last: Promise<void> = Promise.resolve();
+  return {
+    onprogress: (p) => {
+      last = last.then(() => ctx.mcpReq.notify({ method: "notifications/progress", params: { ...p, progressToken: token } })).catch(() => undefined);
+    },
+    settled: () => last,
+  };
+}
+
+/** Forwards one request upstream with the caller's identity, relaying its progress. */
+async function forward(conn: UpstreamConnection, method: string, params: Record<string, unknown>, identity: Identity, ctx: NotifyCtx & { mcpReq: { signal: AbortSignal } }): Promise<Record<string, unknown>> {
+  const progress = progressOf(params, ctx);
+  try {
+    return await conn.request(method, params, { signal: ctx.mcpReq.signal, identity, onprogress: progress.onprogress });
+  } finally {
+    await progress.settled();
+  }
+}
+
 function invalid(message: string): ProtocolError {
   return new ProtocolError(ProtocolErrorCode.InvalidParams, message);
 }
@@ -152,7 +182,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await r.conn.request("tools/call", { ...params, name: r.tool }, { signal: ctx.mcpReq.signal, identity });
+      const result = await forward(r.conn, "tools/call", { ...params, name: r.tool }, identity, ctx);
       record(r.server, r.tool, result.isError === true ? "tool_error" : "ok");
       return result as never;
     } catch (err) {
@@ -179,7 +209,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const { conn, name } = await resolve(identity, params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.name)}`);
     await conn.assertAvailable();
-    return await conn.request("prompts/get", { ...params, name }, { signal: ctx.mcpReq.signal, identity }) as never;
+    return await forward(conn, "prompts/get", { ...params, name }, identity, ctx) as never;
   });
 
   server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(callerOf(ctx), "resources") }));
@@ -190,7 +220,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const identity = callerOf(ctx);
     const params = request.params as Params & { uri: string };
     const conn = await routeUri(identity, params.uri);
-    return await conn.request("resources/read", params, { signal: ctx.mcpReq.signal, identity }) as never;
+    return await forward(conn, "resources/read", params, identity, ctx) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
@@ -199,11 +229,11 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     if (params.ref.type === "ref/prompt" && params.ref.name) {
       const { conn, name } = await resolve(identity, params.ref.name, "prompt");
       if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.ref.name)}`);
-      return await conn.request("completion/complete", { ...params, ref: { ...params.ref, name } }, { signal: ctx.mcpReq.signal, identity }) as never;
+      return await forward(conn, "completion/complete", { ...params, ref: { ...params.ref, name } }, identity, ctx) as never;
     }
     if (params.ref.type === "ref/resource" && params.ref.uri) {
       const conn = await routeUri(identity, params.ref.uri);
-      return await conn.request("completion/complete", params, { signal: ctx.mcpReq.signal, identity }) as never;
+      return await forward(conn, "completion/complete", params, identity, ctx) as never;
     }
     throw invalid("Unsupported completion reference");
   });

@@ -44,7 +44,9 @@ function withoutReservedMeta(params: Record<string, unknown> | undefined, extra:
   let clean: Record<string, unknown> | undefined;
   for (const key of Object.keys(meta)) {
     const k = key.toLowerCase();
-    if (k.startsWith(RESERVED_META_PREFIX) || extra.has(k)) {
+    // The caller's progress token never travels as it is: on a connection shared by many callers it could
+    // name another caller's request. The connection mints its own per request and maps progress back.
+    if (k.startsWith(RESERVED_META_PREFIX) || extra.has(k) || key === "progressToken") {
       clean ??= { ...(meta as Record<string, unknown>) };
       delete clean[key];
     }
@@ -58,6 +60,11 @@ export interface CallContext {
   signal?: AbortSignal;
   /** The caller, for the identity mappers (headers for HTTP upstreams, `_meta` for stdio). */
   identity?: Identity;
+  /**
+   * Receives the upstream's progress for this one request (the caller asked for progress). The upstream
+   * sees a token minted for this request only, so progress can never reach another caller.
+   */
+  onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
 /** What a connection needs besides its upstream. */
@@ -101,6 +108,8 @@ export class UpstreamConnection {
   #generation = 0;
   #listing: Listing = EMPTY;
   #seq: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
+  /** Progress relays of the requests in flight, by the token minted for each. */
+  #progress = new Map<string, NonNullable<CallContext["onprogress"]>>();
   #applied: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
 
   constructor(name: string, upstream: Upstream, options: ConnectionOptions) {
@@ -157,16 +166,35 @@ export class UpstreamConnection {
     params = withoutReservedMeta(params, this.#reservedMeta);
     let headers: Record<string, string> | undefined;
     if (call.identity && this.#mappers.length > 0) ({ params, headers } = await this.#forward(params ?? {}, call.identity));
+    // A token minted for this one request, unguessable, mapped back to the caller's relay.
+    let token: string | undefined;
+    if (call.onprogress) {
+      token = crypto.randomUUID();
+      this.#progress.set(token, call.onprogress);
+      params = { ...params, _meta: { ...(params?._meta as object | undefined), progressToken: token } };
+    }
     let result: Record<string, unknown>;
     try {
       result = await client.request(
         { method, params } as never,
         PASSTHROUGH as never,
         // Per-request headers go to the transport with this one request (Streamable HTTP sends them on its POST).
-        { timeout: this.upstream.timeoutMs ?? 60_000, signal: call.signal, maxTotalTimeout: this.upstream.timeoutMs ?? 60_000, headers } as never,
+        {
+          timeout: this.upstream.timeoutMs ?? 60_000,
+          signal: call.signal,
+          maxTotalTimeout: this.upstream.timeoutMs ?? 60_000,
+          headers,
+        } as never,
       ) as Record<string, unknown>;
     } catch (err) {
       throw this.#redactError(this.#translate(err));
+    } finally {
+      if (token !== undefined) {
+        // The client dispatches notifications a microtask after it reads them but settles responses at
+        // once, so a last progress sent just before the result is still on its way: let it through first.
+        await new Promise((r) => setTimeout(r, 0));
+        this.#progress.delete(token);
+      }
     }
     return this.#redactor ? this.#redactor.redact(result) : result;
   }
@@ -274,6 +302,12 @@ export class UpstreamConnection {
       const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: {} });
       client.onclose = () => this.#closed(generation);
       client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: message(err) });
+      // Progress is routed by the tokens this connection minted; any other token reaches nobody.
+      client.setNotificationHandler("notifications/progress", (n) => {
+        const { progressToken, ...progress } = (n as { params: { progressToken: unknown; progress: number; total?: number; message?: string } }).params;
+        const relay = this.#progress.get(String(progressToken));
+        if (relay) relay(this.#redactor ? this.#redactor.redact(progress) : progress);
+      });
       client.setNotificationHandler("notifications/tools/list_changed", () => this.#refresh(generation, client, "tools"));
       client.setNotificationHandler("notifications/prompts/list_changed", () => this.#refresh(generation, client, "prompts"));
       client.setNotificationHandler("notifications/resources/list_changed", () => this.#refresh(generation, client, "resources"));
