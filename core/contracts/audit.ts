@@ -80,7 +80,18 @@ export interface OauthEvent extends Base {
 }
 
 /** Everything the gateway audits. Events never contain secrets. */
-export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent | OauthEvent | PluginEvent;
+export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent | OauthEvent | ServerRequestEvent | PluginEvent;
+
+/** A request an upstream server sent to the caller (sampling, elicitation, roots): who and what, never the content. */
+export interface ServerRequestEvent extends Base {
+  type: "server_request";
+  server: string;
+  subject: string;
+  strategy: string;
+  kind: "sampling" | "elicitation" | "roots";
+  /** `refused`: no request of the caller was in progress for it to belong to. */
+  outcome: "ok" | "refused" | "error";
+}
 
 /**
  * An event of a custom plugin's own kind, emitted with `ctx.audit.emit({ type: "plugin", plugin, action, ... })`:

@@ -6,7 +6,7 @@ import { VERSION } from "../version.ts";
 import { joinName, MAX_NAME_LENGTH, nameTooLong, splitName } from "./namespacing.ts";
 import { resolveTool, type ToolResolution } from "./resolve-tool.ts";
 import type { UpstreamRegistry } from "./registry.ts";
-import type { Listing, UpstreamConnection } from "./upstream-connection.ts";
+import type { CallerChannel, Listing, UpstreamConnection } from "./upstream-connection.ts";
 
 /** Inputs of one aggregated MCP server instance (one per session or per stateless request). */
 export interface AggregateOptions {
@@ -16,6 +16,11 @@ export interface AggregateOptions {
   separator: string;
   /** Serve this one upstream, unprefixed (`/mcp/<server>`). */
   only?: string;
+  /**
+   * The server serves one caller session (2025-11-25 or the legacy SSE transport), which can be asked
+   * things and sent logs: upstream connections of its own are opened for it when it needs them.
+   */
+  session?: boolean;
 }
 
 type Params = Record<string, unknown>;
@@ -28,6 +33,8 @@ export interface CallerInfo {
 }
 
 type CallCtx = { http?: { authInfo?: { extra?: Record<string, unknown> } } };
+/** The parts of a handler's context the relay uses. */
+type Ctx = NotifyCtx & { mcpReq: { signal: AbortSignal; send(request: unknown): Promise<unknown> } };
 
 type ProgressFn = (p: { progress: number; total?: number; message?: string }) => void;
 type NotifyCtx = { mcpReq: { notify(n: { method: "notifications/progress"; params: Record<string, unknown> }): Promise<void> } };
@@ -91,30 +98,119 @@ function callerOf(ctx: CallCtx, part: "identity" | "resolved" = "identity"): Ide
  */
 export function createAggregateServer(opts: AggregateOptions): Server {
   const { registry, policy, audit, separator, only } = opts;
+  // Advertised only when an upstream this server fronts can do it: logging and resource subscriptions.
+  const fronted = (only ? [registry.get(only)] : registry.all()).filter((c): c is UpstreamConnection => c !== undefined);
+  const upstreamCan = (key: "logging" | "subscribe") =>
+    fronted.some((c) => key === "logging" ? c.serverCapabilities?.logging !== undefined : (c.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe === true);
+  const session = opts.session === true;
   const server = new Server(
     { name: only ? `portcullis/${only}` : "portcullis", version: VERSION },
     {
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },
-        resources: { listChanged: true },
+        resources: { listChanged: true, ...(session && upstreamCan("subscribe") ? { subscribe: true } : {}) },
         completions: {},
+        ...(session && upstreamCan("logging") ? { logging: {} } : {}),
       },
     },
   );
+
+  // A caller session's own upstream connections. A shared connection cannot tell whose a server-started
+  // message is, so a caller that can be asked things (sampling, elicitation, roots), has set a log level or
+  // subscribed gets connections of its own, opened on first use and closed with the session.
+  const own = new Map<string, Promise<UpstreamConnection | undefined>>();
+  // server -> the caller requests in progress there, newest last: what a server's request relates to.
+  const inflight = new Map<string, Ctx[]>();
+  let logLevel: string | undefined;
+  const subscriptions = new Set<string>();
+  const callerCaps = (): Record<string, unknown> => (server.getClientCapabilities() ?? {}) as Record<string, unknown>;
+  const wantsOwn = (): boolean => {
+    if (!session) return false;
+    const caps = callerCaps();
+    return "sampling" in caps || "elicitation" in caps || "roots" in caps || logLevel !== undefined || subscriptions.size > 0;
+  };
+  const kindOf: Record<string, "sampling" | "elicitation" | "roots"> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
+  const ownConnection = (name: string, identity: Identity): Promise<UpstreamConnection | undefined> => {
+    if (!wantsOwn()) return Promise.resolve(undefined);
+    let pending = own.get(name);
+    if (pending) return pending;
+    const caps = callerCaps();
+    const channel: CallerChannel = {
+      capabilities: Object.fromEntries(["sampling", "elicitation", "roots"].filter((k) => k in caps).map((k) => [k, caps[k]])),
+      async onRequest(method, params) {
+        const ctx = inflight.get(name)?.at(-1);
+        const record = (outcome: "ok" | "refused" | "error") =>
+          audit.emit({ type: "server_request", server: name, subject: identity.subject, strategy: identity.strategy, kind: kindOf[method] ?? "roots", outcome });
+        // Such a request must belong to one of the caller's requests (SEP-2260); with none in progress, nobody is asked.
+        if (!ctx) {
+          record("refused");
+          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} must be sent while a request of the client is in progress`);
+        }
+        try {
+          const result = await ctx.mcpReq.send({ method, params } as never) as Record<string, unknown>;
+          record("ok");
+          return result;
+        } catch (err) {
+          record("error");
+          throw err;
+        }
+      },
+      onNotification(method, params) {
+        if (method === "notifications/message" && logLevel === undefined) return;
+        const shown = method === "notifications/message" && !only ? { ...params, logger: params?.logger ? `${name}/${String(params.logger)}` : name } : params;
+        const n = { method, params: shown ?? {} } as never;
+        const ctx = inflight.get(name)?.at(-1);
+        (ctx ? ctx.mcpReq.notify(n) : server.notification(n)).catch(() => undefined);
+      },
+    };
+    const conn = registry.callerConnection(name, identity, channel);
+    pending = conn === undefined ? Promise.resolve(undefined) : conn.start().then(async () => {
+      if (logLevel !== undefined && conn.serverCapabilities?.logging !== undefined) {
+        await conn.request("logging/setLevel", { level: logLevel }, { identity }).catch(() => undefined);
+      }
+      return conn;
+    });
+    own.set(name, pending);
+    return pending;
+  };
+  const closeOwn = (): void => {
+    for (const p of own.values()) p.then((c) => c?.close()).catch(() => undefined);
+    own.clear();
+  };
+  const previousOnclose = server.onclose;
+  server.onclose = () => {
+    closeOwn();
+    previousOnclose?.();
+  };
+  /** The connection that serves this caller on `name`: its own when it needs one, else the shared (or per-user) one. */
+  const connect = async (name: string, identity: Identity): Promise<UpstreamConnection | undefined> =>
+    (await ownConnection(name, identity)) ?? await registry.connectionFor(name, identity);
+  /** Forwards over the caller's own connection when it has one, relating what the server starts to `ctx`. */
+  const relay = async (shared: UpstreamConnection, method: string, params: Record<string, unknown>, identity: Identity, ctx: Ctx): Promise<Record<string, unknown>> => {
+    const conn = (await ownConnection(shared.name, identity)) ?? shared;
+    let list = inflight.get(shared.name);
+    if (!list) inflight.set(shared.name, list = []);
+    list.push(ctx);
+    try {
+      return await forward(conn, method, params, identity, ctx);
+    } finally {
+      list.splice(list.indexOf(ctx), 1);
+    }
+  };
 
   // A server that needs the caller's own credential, which they have not stored, simply lists nothing;
   // calling it says what to set.
   const visible = async (identity: Identity): Promise<UpstreamConnection[]> => {
     const names = (only ? [only] : registry.names()).filter((n) => policy.server(identity, n));
-    const conns = await Promise.all(names.map((n) => registry.connectionFor(n, identity).catch(() => undefined)));
+    const conns = await Promise.all(names.map((n) => connect(n, identity).catch(() => undefined)));
     return conns.filter((c): c is UpstreamConnection => c !== undefined);
   };
   const prefix = (server: string, name: string): string => only ? name : joinName(server, separator, name);
   const resolve = async (identity: Identity, full: string, what: string): Promise<{ conn: UpstreamConnection; name: string }> => {
     const parts = only ? { server: only, name: full } : splitName(full, separator, registry.names());
     if (!parts || nameTooLong(parts.name) || !registry.get(parts.server) || !policy.server(identity, parts.server)) throw invalid(`Unknown ${what}: ${shown(full)}`);
-    const conn = await registry.connectionFor(parts.server, identity);
+    const conn = await connect(parts.server, identity);
     if (!conn) throw invalid(`Unknown ${what}: ${shown(full)}`);
     return { conn, name: parts.name };
   };
@@ -132,7 +228,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       }
     }
     if (only && policy.read(identity, only)) {
-      const conn = await registry.connectionFor(only, identity);
+      const conn = await connect(only, identity);
       if (conn) return conn;
     }
     throw invalid(`Unknown resource: ${shown(uri)}`);
@@ -167,8 +263,10 @@ export function createAggregateServer(opts: AggregateOptions): Server {
         ...(error === undefined ? {} : { error }),
       });
     // The HTTP layer may already have resolved this very call (for OAuth step-up): never twice.
-    const known = callerOf(ctx, "resolved") as ToolResolution | undefined;
-    const r = known?.requested === params.name ? known : await resolveTool(params.name, identity, { registry, policy, separator, only });
+    // A session with connections of its own sees what the server offers that caller (tools that need
+    // sampling, say), so it resolves against them rather than the shared listing.
+    const known = wantsOwn() ? undefined : callerOf(ctx, "resolved") as ToolResolution | undefined;
+    const r = known?.requested === params.name ? known : await resolveTool(params.name, identity, { registry, policy, separator, only, connect });
     if (r.decision === "unknown") {
       record(r.server ?? "", r.tool ?? params.name, "denied", "unknown tool");
       throw invalid(`Unknown tool: ${shown(params.name)}`);
@@ -182,7 +280,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await forward(r.conn, "tools/call", { ...params, name: r.tool }, identity, ctx);
+      const result = await relay(r.conn, "tools/call", { ...params, name: r.tool }, identity, ctx);
       record(r.server, r.tool, result.isError === true ? "tool_error" : "ok");
       return result as never;
     } catch (err) {
@@ -209,7 +307,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const { conn, name } = await resolve(identity, params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.name)}`);
     await conn.assertAvailable();
-    return await forward(conn, "prompts/get", { ...params, name }, identity, ctx) as never;
+    return await relay(conn, "prompts/get", { ...params, name }, identity, ctx) as never;
   });
 
   server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(callerOf(ctx), "resources") }));
@@ -220,7 +318,7 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     const identity = callerOf(ctx);
     const params = request.params as Params & { uri: string };
     const conn = await routeUri(identity, params.uri);
-    return await forward(conn, "resources/read", params, identity, ctx) as never;
+    return await relay(conn, "resources/read", params, identity, ctx) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
@@ -237,6 +335,38 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     }
     throw invalid("Unsupported completion reference");
   });
+
+  if (session && upstreamCan("logging")) {
+    server.setRequestHandler("logging/setLevel", async (request, ctx) => {
+      const identity = callerOf(ctx);
+      logLevel = (request.params as { level: string }).level;
+      // Every server of this caller that logs gets the level, over the caller's own connection.
+      for (const shared of await visible(identity)) {
+        if (shared.serverCapabilities?.logging === undefined) continue;
+        const conn = await ownConnection(shared.name, identity);
+        await conn?.request("logging/setLevel", { level: logLevel }, { identity });
+      }
+      return {};
+    });
+  }
+  if (session && upstreamCan("subscribe")) {
+    const subscription = (method: "resources/subscribe" | "resources/unsubscribe") =>
+      server.setRequestHandler(method, async (request, ctx) => {
+        const identity = callerOf(ctx);
+        const uri = (request.params as { uri: string }).uri;
+        const owner = await routeUri(identity, uri);
+        if ((owner.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe !== true) {
+          throw new ProtocolError(ProtocolErrorCode.MethodNotFound, `Server '${owner.name}' does not support resource subscriptions`);
+        }
+        if (method === "resources/subscribe") subscriptions.add(uri);
+        const conn = (await ownConnection(owner.name, identity)) ?? owner;
+        if (method === "resources/unsubscribe") subscriptions.delete(uri);
+        await conn.request(method, request.params as Record<string, unknown>, { identity, signal: ctx.mcpReq.signal });
+        return {};
+      });
+    subscription("resources/subscribe");
+    subscription("resources/unsubscribe");
+  }
 
   return server;
 }

@@ -6,6 +6,7 @@ import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
+import { createEventStore } from "./event-store.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import type { ToolResolution } from "./resolve-tool.ts";
 
@@ -177,10 +178,13 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     if (sessions.size >= opts.maxSessions) {
       throw new GatewayError("ERR_OVERLOADED", "too many open sessions; try again later");
     }
-    const server = createAggregateServer({ registry, policy, audit, separator, only });
+    const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: opts.maxBodyBytes,
+      // Resumability: SSE events get ids, and a client that reconnects with Last-Event-ID is sent what it
+      // missed. One store per session, so no session can ever name or replay another's events.
+      eventStore: createEventStore(),
       onsessioninitialized: (sid) => {
         sessions.set(sid, {
           id: sid,

@@ -236,7 +236,8 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     const id = crypto.randomUUID();
     // Relative, so it holds behind whatever host name the client reached the gateway by.
     const channel = sseChannel(id, `/messages?sessionId=${id}`, pingMs);
-    const server = createAggregateServer({ registry, policy, audit, separator, only });
+    // A session: the caller can be asked things (sampling, elicitation, roots) over its stream.
+    const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
     server.onerror = (err) => log.debug("legacy SSE session error", { session: id.slice(0, 8), error: err.message });
     const session: Session = {
       id,
@@ -249,17 +250,23 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
       lastSeen: Date.now(),
       expiresAt: identity.expiresAt ?? Infinity,
     };
-    // Set before connect(), which calls it first when the stream ends for any reason.
-    channel.onclose = () => forget(session);
+    // Node, Deno and Bun all cancel the stream when the client goes; the request's signal is a second
+    // witness, for a server in front that drops the response without cancelling its body.
+    const gone = (): void => end(session, "client gone");
+    // Set before connect(), which calls it first when the stream ends for any reason. Deno aborts the
+    // signal of every completed response too, and warns when a listener is still attached then.
+    channel.onclose = () => {
+      request.signal.removeEventListener("abort", gone);
+      forget(session);
+    };
     sessions.set(id, session);
     let set = byPrincipal.get(principal);
     if (!set) byPrincipal.set(principal, set = new Set());
     set.add(id);
     await server.connect(channel);
-    // Some runtimes report a client that went away only through the request's signal, not by cancelling the stream.
-    request.signal.addEventListener("abort", () => end(session, "client gone"), { once: true });
+    request.signal.addEventListener("abort", gone, { once: true });
     if (request.signal.aborted) {
-      end(session, "client gone");
+      gone();
       throw new GatewayError("ERR_CLIENT_ABORTED", "the client went away before its stream opened");
     }
     log.debug("legacy SSE session opened", { session: id.slice(0, 8) });

@@ -6,7 +6,7 @@ import type { SecretResolver } from "../secrets/resolver.ts";
 import type { UserCredentials } from "../secrets/types.ts";
 import type { Identity, IdentityMapper, Logger, Upstream } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
-import { type ListKind, UpstreamConnection } from "./upstream-connection.ts";
+import { type CallerChannel, type ListKind, UpstreamConnection } from "./upstream-connection.ts";
 
 /** Listener for list changes of any upstream. */
 export type ChangeListener = (server: string, kind: ListKind) => void;
@@ -23,6 +23,13 @@ export interface UpstreamRegistry {
   connectionFor(name: string, identity: Identity): Promise<UpstreamConnection | undefined>;
   names(): string[];
   all(): UpstreamConnection[];
+  /**
+   * A new connection to `name` for one caller session alone (the caller declared sampling, elicitation or
+   * roots, set a log level or subscribed): whatever the server starts on it belongs to that caller.
+   * Undefined for servers with per-user credentials, whose user connection is used as it is. The caller
+   * closes it when the session ends.
+   */
+  callerConnection(name: string, identity: Identity, channel: CallerChannel): UpstreamConnection | undefined;
   /** Subscribes to list changes; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   /** Resolves when every upstream has finished its first connection attempt. */
@@ -175,6 +182,23 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       if (!upstream) return undefined;
       if (!upstream.perUser) return connections.get(name);
       return await userConnection(name, upstream, identity);
+    },
+    callerConnection(name, identity, channel) {
+      const upstream = servers[name];
+      if (!upstream || upstream.perUser) return undefined;
+      return new UpstreamConnection(name, upstream, {
+        log,
+        // The caller session's own lists are the shared connection's; nothing to fan out from here.
+        onChange: () => undefined,
+        identity: mappersOf(upstream),
+        ownsUpstream: false,
+        redactor: options.secrets.redactor,
+        caller: channel,
+        context: {
+          secret: (secret) => options.secrets.resolve(secret, { server: name, subject: principalOf(identity) }),
+          log: (line) => log.info("upstream says", { server: name, line: options.secrets.redactor.redactText(line) }),
+        },
+      });
     },
     names: () => [...connections.keys()],
     all: () => [...connections.values()],

@@ -25,6 +25,8 @@ export interface ResolveOptions {
   separator: string;
   /** Set on `/mcp/<server>`: names are that server's own, unprefixed. */
   only?: string;
+  /** The connection serving this caller on a server; default `registry.connectionFor`. */
+  connect?: (name: string, identity: Identity) => Promise<UpstreamConnection | undefined>;
 }
 
 /**
@@ -42,7 +44,7 @@ export async function resolveTool(requested: string, identity: Identity, o: Reso
   const { server, name: tool } = parts;
   let conn: UpstreamConnection | undefined;
   try {
-    conn = await o.registry.connectionFor(server, identity);
+    conn = await (o.connect ?? o.registry.connectionFor)(server, identity);
     if (!conn) return { decision: "unknown", requested, server, tool };
     // A server that is down has no listing: say it is down rather than "unknown tool".
     await conn.assertAvailable();

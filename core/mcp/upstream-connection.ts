@@ -67,8 +67,26 @@ export interface CallContext {
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
 }
 
+/**
+ * A connection that serves one caller session alone: it declares that caller's client capabilities
+ * upstream, and everything the server starts on it belongs to that caller.
+ */
+export interface CallerChannel {
+  /** The caller's client capabilities the upstream may use (sampling, elicitation, roots), never more. */
+  capabilities: Record<string, unknown>;
+  /** A request the server sends (`sampling/createMessage`, `elicitation/create`, `roots/list`). */
+  onRequest(method: string, params: Record<string, unknown> | undefined): Promise<Record<string, unknown>>;
+  /** A notification the server sends (`notifications/message`, `notifications/resources/updated`). */
+  onNotification(method: string, params: Record<string, unknown> | undefined): void;
+}
+
+const CALLER_REQUESTS: Record<string, string> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
+const CALLER_NOTIFICATIONS = ["notifications/message", "notifications/resources/updated"];
+
 /** What a connection needs besides its upstream. */
 export interface ConnectionOptions {
+  /** Set for a connection of one caller session (see CallerChannel). */
+  caller?: CallerChannel;
   log: Logger;
   onChange: (server: string, kind: ListKind) => void;
   /** Builds the transport context (secret lookups are audited against this server and user). */
@@ -94,6 +112,7 @@ export class UpstreamConnection {
   #context: TransportContext;
   #mappers: readonly IdentityMapper[];
   #reservedMeta: ReadonlySet<string>;
+  #caller: CallerChannel | undefined;
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
   #redactor: Redactor | undefined;
@@ -121,8 +140,14 @@ export class UpstreamConnection {
     this.#mappers = options.identity;
     this.#reservedMeta = new Set(options.identity.flatMap((m) => m.metaKeys?.() ?? []).map((k) => k.toLowerCase()));
     this.#ownsUpstream = options.ownsUpstream ?? true;
+    this.#caller = options.caller;
     this.#redactor = options.redactor;
     this.#via = upstream.identityVia ?? "meta";
+  }
+
+  /** What the upstream said it can do (logging, resources.subscribe ...), once connected. */
+  get serverCapabilities(): Record<string, unknown> | undefined {
+    return this.#client?.getServerCapabilities() as Record<string, unknown> | undefined;
   }
 
   /** Current state, for /healthz. */
@@ -299,7 +324,17 @@ export class UpstreamConnection {
     this.#state = "connecting";
     const attempt = (async (): Promise<Client> => {
       const transport = await this.upstream.createTransport(this.#context);
-      const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: {} });
+      const caller = this.#caller;
+      const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: caller?.capabilities ?? {} });
+      if (caller) {
+        for (const [method, capability] of Object.entries(CALLER_REQUESTS)) {
+          if (!(capability in caller.capabilities)) continue;
+          client.setRequestHandler(method as never, (async (request: { params?: Record<string, unknown> }) => await caller.onRequest(method, request.params)) as never);
+        }
+        for (const method of CALLER_NOTIFICATIONS) {
+          client.setNotificationHandler(method as never, ((n: { params?: Record<string, unknown> }) => caller.onNotification(method, this.#redactor ? this.#redactor.redact(n.params) : n.params)) as never);
+        }
+      }
       client.onclose = () => this.#closed(generation);
       client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: message(err) });
       // Progress is routed by the tokens this connection minted; any other token reaches nobody.

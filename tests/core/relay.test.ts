@@ -3,12 +3,28 @@
 // driven by the MCP SDK client.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import type { Client } from "@modelcontextprotocol/client";
-import { ALICE_KEY, BOB_KEY, connectClient, everythingUpstream, startGateway, testAuth } from "../fixtures/helpers.ts";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { AuditEvent } from "../../core/mod.ts";
+import { ALICE_KEY, BOB_KEY, connectClient, everythingUpstream, startGateway, testAuth, waitFor } from "../fixtures/helpers.ts";
 
 const test = suite("relay");
 let gateway: Awaited<ReturnType<typeof startGateway>>;
 const clients: Client[] = [];
+const events: AuditEvent[] = [];
+
+/** A 2025-11-25 client that can be asked for sampling and elicitation, answering as `who`. */
+async function capableClient(key: string, who: string): Promise<{ client: Client; logs: unknown[] }> {
+  const client = new Client({ name: who, version: "1" }, { capabilities: { sampling: {}, elicitation: {} }, versionNegotiation: { mode: "legacy" } });
+  client.setRequestHandler("sampling/createMessage", () => ({ model: `${who}-model`, role: "assistant", content: { type: "text", text: `sampled for ${who}` } }));
+  client.setRequestHandler("elicitation/create", () => ({ action: "accept", content: { color: who === "alice" ? "red" : "blue", number: 7, pets: "cats" } }));
+  const logs: unknown[] = [];
+  client.setNotificationHandler("notifications/message", (n) => void logs.push(n.params));
+  await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`), { requestInit: { headers: { "x-team-key": key } } }));
+  clients.push(client);
+  return { client, logs };
+}
+
+const textOf = (r: unknown): string => ((r as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? "").join("");
 
 async function client(key: string, era: "2025-11-25" | "2026-07-28", path = "/mcp"): Promise<Client> {
   const { client } = await connectClient(gateway.url + path, key, era);
@@ -28,7 +44,7 @@ async function longCall(c: Client, name: string, steps: number): Promise<Progres
 }
 
 test.before(async () => {
-  gateway = await startGateway({ auth: [await testAuth()], servers: { everything: everythingUpstream() } });
+  gateway = await startGateway({ auth: [await testAuth()], servers: { everything: everythingUpstream() }, audit: [{ name: "audit:test", write: (e) => void events.push(e) }] });
 });
 
 test.after(async () => {
@@ -56,6 +72,39 @@ test("a call without a progress token gets no progress, and the upstream never s
   const r = await alice.callTool({ name: "everything__trigger-long-running-operation", arguments: { duration: 0.2, steps: 2 } });
   assert.ok(!(r as { isError?: boolean }).isError);
   assert.equal(notes, []);
+});
+
+test("sampling and elicitation reach the caller whose call asked for them, and only that caller", async () => {
+  const alice = await capableClient(ALICE_KEY, "alice");
+  const bob = await capableClient(BOB_KEY, "bob");
+  // The server offers its sampling tool only to a client that can sample: each session sees it through its own connection.
+  assert.ok((await alice.client.listTools()).tools.some((t) => t.name === "everything__trigger-sampling-request"));
+  const [a, b] = await Promise.all([
+    alice.client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hi" } }),
+    bob.client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hi" } }),
+  ]);
+  assert.match(textOf(a), "sampled for alice");
+  assert.not.match(textOf(a), "bob");
+  assert.match(textOf(b), "sampled for bob");
+  assert.not.match(textOf(b), "alice");
+  const e = await alice.client.callTool({ name: "everything__trigger-elicitation-request", arguments: {} });
+  assert.match(textOf(e), "red");
+  const audited = events.filter((x) => x.type === "server_request");
+  assert.ok(audited.some((x) => x.type === "server_request" && x.kind === "sampling" && x.subject === "alice" && x.outcome === "ok"));
+  assert.ok(audited.some((x) => x.type === "server_request" && x.kind === "sampling" && x.subject === "bob"));
+  assert.ok(audited.some((x) => x.type === "server_request" && x.kind === "elicitation" && x.subject === "alice"));
+  assert.not.match(JSON.stringify(audited), "sampled for", "never the content");
+});
+
+test("logging: a caller that sets a level gets its servers' log messages, named by server; nobody else does", async () => {
+  const alice = await capableClient(ALICE_KEY, "alice");
+  const bob = await capableClient(BOB_KEY, "bob");
+  assert.ok(alice.client.getServerCapabilities()?.logging, "the gateway advertises logging because an upstream logs");
+  await alice.client.setLoggingLevel("debug");
+  await alice.client.callTool({ name: "everything__toggle-simulated-logging", arguments: {} });
+  await waitFor(() => alice.logs.length > 0, 5000);
+  assert.match(JSON.stringify(alice.logs[0]), /"logger":"everything/);
+  assert.equal(bob.logs, []);
 });
 
 test.run();
