@@ -32,6 +32,12 @@ export interface Upstream {
   perUser?: { required: boolean; idleSeconds?: number };
   /** Identity mappers for this server only, replacing the gateway's; `false` forwards nothing. */
   identity?: IdentityMapper[] | false;
+  /** Whether the server may ask callers for LLM sampling; default true (refused: a JSON-RPC error, audited). */
+  allowSampling?: boolean;
+  /** Whether the server may ask callers for input (elicitation); default true. */
+  allowElicitation?: boolean;
+  /** Most connections of its own this server gets for single caller sessions at once; default 32. */
+  maxCallerConnections?: number;
   /** Per-request timeout in milliseconds (default 60000). */
   timeoutMs?: number;
   /** Connect timeout in milliseconds (default 15000). */

@@ -147,6 +147,11 @@ export function createAggregateServer(opts: AggregateOptions): Server {
           record("refused");
           throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} must be sent while a request of the client is in progress`);
         }
+        const upstream = registry.get(name)?.upstream;
+        if ((kindOf[method] === "sampling" && upstream?.allowSampling === false) || (kindOf[method] === "elicitation" && upstream?.allowElicitation === false)) {
+          record("refused");
+          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `the gateway does not let server '${name}' send ${method}`);
+        }
         try {
           const result = await ctx.mcpReq.send({ method, params } as never) as Record<string, unknown>;
           record("ok");
@@ -336,6 +341,12 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     throw invalid("Unsupported completion reference");
   });
 
+  if (session) {
+    // The caller's roots changed: the servers that can ask for them (its own connections) are told.
+    server.setNotificationHandler("notifications/roots/list_changed", () => {
+      for (const p of own.values()) p.then((c) => c?.notify("notifications/roots/list_changed")).catch(() => undefined);
+    });
+  }
   if (session && upstreamCan("logging")) {
     server.setRequestHandler("logging/setLevel", async (request, ctx) => {
       const identity = callerOf(ctx);

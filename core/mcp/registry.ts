@@ -49,6 +49,7 @@ export interface RegistryOptions {
 }
 
 const DEFAULT_IDLE_SECONDS = 600;
+const DEFAULT_MAX_CALLER_CONNECTIONS = 32;
 
 /**
  * Creates a connection for every configured upstream and starts connecting them all in the background.
@@ -71,6 +72,8 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
   };
   const mappersOf = (u: Upstream) => u.identity === false ? [] : u.identity ?? options.identity;
   const connections = new Map<string, UpstreamConnection>();
+  // server -> connections open for single caller sessions
+  const callerConnections = new Map<string, number>();
   // server -> principal (issuer-qualified subject) -> that user's connection
   const perUser = new Map<string, Map<string, Promise<UpstreamConnection>>>();
   for (const [name, upstream] of Object.entries(servers)) {
@@ -186,7 +189,18 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     callerConnection(name, identity, channel) {
       const upstream = servers[name];
       if (!upstream || upstream.perUser) return undefined;
+      const open = callerConnections.get(name) ?? 0;
+      const max = upstream.maxCallerConnections ?? DEFAULT_MAX_CALLER_CONNECTIONS;
+      if (open >= max) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InternalError,
+          `Server '${name}' already serves ${max} client sessions of their own (maxCallerConnections); try again later`,
+          { server: name },
+        );
+      }
+      callerConnections.set(name, open + 1);
       return new UpstreamConnection(name, upstream, {
+        onClosed: () => callerConnections.set(name, (callerConnections.get(name) ?? 1) - 1),
         log,
         // The caller session's own lists are the shared connection's; nothing to fan out from here.
         onChange: () => undefined,

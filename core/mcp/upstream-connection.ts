@@ -87,6 +87,8 @@ const CALLER_NOTIFICATIONS = ["notifications/message", "notifications/resources/
 export interface ConnectionOptions {
   /** Set for a connection of one caller session (see CallerChannel). */
   caller?: CallerChannel;
+  /** Called once when the connection is closed for good. */
+  onClosed?: () => void;
   log: Logger;
   onChange: (server: string, kind: ListKind) => void;
   /** Builds the transport context (secret lookups are audited against this server and user). */
@@ -113,6 +115,7 @@ export class UpstreamConnection {
   #mappers: readonly IdentityMapper[];
   #reservedMeta: ReadonlySet<string>;
   #caller: CallerChannel | undefined;
+  #onClosed: (() => void) | undefined;
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
   #redactor: Redactor | undefined;
@@ -141,6 +144,7 @@ export class UpstreamConnection {
     this.#reservedMeta = new Set(options.identity.flatMap((m) => m.metaKeys?.() ?? []).map((k) => k.toLowerCase()));
     this.#ownsUpstream = options.ownsUpstream ?? true;
     this.#caller = options.caller;
+    this.#onClosed = options.onClosed;
     this.#redactor = options.redactor;
     this.#via = upstream.identityVia ?? "meta";
   }
@@ -236,6 +240,12 @@ export class UpstreamConnection {
     return { params: meta ? { ...params, _meta: { ...(params._meta as object | undefined), ...meta } } : params, headers };
   }
 
+  /** Sends a notification upstream (a caller's `notifications/roots/list_changed`); dropped while not connected. */
+  async notify(method: string, params?: Record<string, unknown>): Promise<void> {
+    if (this.#state !== "ready" || !this.#client) return;
+    await this.#client.notification({ method, params } as never).catch(() => undefined);
+  }
+
   /** Drops the current connection and connects again at once (a secret it uses changed). */
   restart(): void {
     if (this.#state === "closed" || this.#state === "idle") return;
@@ -251,6 +261,8 @@ export class UpstreamConnection {
 
   /** Closes the connection for good. */
   async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    this.#onClosed?.();
     this.#state = "closed";
     this.#generation++;
     if (this.#timer) clearTimeout(this.#timer);

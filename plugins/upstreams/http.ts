@@ -1,9 +1,9 @@
 import { StreamableHTTPClientTransport, type Transport } from "@modelcontextprotocol/client";
 import { configError, GatewayError, interpolate, parseSecretTemplate, renderSecretTemplate, type IdentityMapper, type SecretTemplate, type SecretValue, type TransportContext, type Upstream } from "../../core/mod.ts";
-import { identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
+import { type CallerOptions, callerOptionsOf, identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
 
 /** Options of the Streamable HTTP upstream. */
-export interface HttpOptions {
+export interface HttpOptions extends CallerOptions {
   /** The server's MCP endpoint, e.g. `https://mcp.example.com/mcp`. `${VAR}` is interpolated. */
   url: string;
   /**
@@ -77,6 +77,7 @@ export function http(options: HttpOptions): Upstream {
     restart: options.restart,
     ...(perUser ? { perUser } : {}),
     ...(identity === undefined ? {} : { identity }),
+    ...callerOptionsOf(options, "http"),
     secretNames: () => secretNames,
     async createTransport(ctx: TransportContext): Promise<Transport> {
       const resolved: Record<string, string> = {};

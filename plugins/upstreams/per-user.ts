@@ -8,6 +8,40 @@ export interface PerUserBase {
   idleSeconds?: number;
 }
 
+/** What a server may ask of callers, and how many connections of its own it gets for caller sessions. */
+export interface CallerOptions {
+  /** Let the server ask the caller's client for LLM sampling (`sampling/createMessage`); default true. */
+  allowSampling?: boolean;
+  /** Let the server ask the caller for input (`elicitation/create`, form and URL mode); default true. */
+  allowElicitation?: boolean;
+  /**
+   * Most connections this server gets for single caller sessions at once (a caller that can be asked
+   * things, sets a log level or subscribes gets its own): for a stdio server each is a process; default 32.
+   */
+  maxCallerConnections?: number;
+}
+
+/**
+ * Validates `allowSampling`, `allowElicitation` and `maxCallerConnections` into the upstream's fields.
+ *
+ * @example
+ * const caller = callerOptionsOf(options, "stdio");
+ */
+export function callerOptionsOf(options: CallerOptions, path: string): Pick<Upstream, "allowSampling" | "allowElicitation" | "maxCallerConnections"> {
+  for (const key of ["allowSampling", "allowElicitation"] as const) {
+    if (options[key] !== undefined && typeof options[key] !== "boolean") throw configError(`${path}.${key}`, "expected true or false", JSON.stringify(options[key]));
+  }
+  const max = options.maxCallerConnections;
+  if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 1)) {
+    throw configError(`${path}.maxCallerConnections`, "expected a positive integer", JSON.stringify(max));
+  }
+  return {
+    ...(options.allowSampling === undefined ? {} : { allowSampling: options.allowSampling }),
+    ...(options.allowElicitation === undefined ? {} : { allowElicitation: options.allowElicitation }),
+    ...(max === undefined ? {} : { maxCallerConnections: max }),
+  };
+}
+
 /**
  * Validates the common part of `userCredential` into `Upstream.perUser`.
  *

@@ -2,10 +2,10 @@ import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotoc
 import type { Transport } from "@modelcontextprotocol/client";
 import { configError, GatewayError, interpolate, parseSecretTemplate, renderSecretTemplate, type IdentityMapper, type SecretTemplate, type SecretValue, type TransportContext, type Upstream } from "../../core/mod.ts";
 import { scriptCommand } from "./script-command.ts";
-import { identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
+import { type CallerOptions, callerOptionsOf, identityOf, type PerUserBase, perUserOf } from "./per-user.ts";
 
 /** Options of the stdio upstream. Give either `command` (with `args`) or `script`. */
-export interface StdioOptions {
+export interface StdioOptions extends CallerOptions {
   /** Executable to start. */
   command?: string;
   args?: string[];
@@ -116,6 +116,7 @@ export function stdio(options: StdioOptions): Upstream {
     restart: options.restart,
     ...(perUser ? { perUser } : {}),
     ...(identity === undefined ? {} : { identity }),
+    ...callerOptionsOf(options, "stdio"),
     secretNames: () => secretNames,
     async createTransport(ctx: TransportContext): Promise<Transport> {
       const base = options.inheritEnv ? (globalThis as { process?: { env: Record<string, string> } }).process?.env ?? {} : getDefaultEnvironment();

@@ -5,7 +5,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { AuditEvent } from "../../core/mod.ts";
-import { ALICE_KEY, BOB_KEY, connectClient, everythingUpstream, startGateway, testAuth, waitFor } from "../fixtures/helpers.ts";
+import { ALICE_KEY, BOB_KEY, connectClient, EVERYTHING, everythingUpstream, startGateway, stdio, testAuth, waitFor } from "../fixtures/helpers.ts";
 
 const test = suite("relay");
 let gateway: Awaited<ReturnType<typeof startGateway>>;
@@ -105,6 +105,35 @@ test("logging: a caller that sets a level gets its servers' log messages, named 
   await waitFor(() => alice.logs.length > 0, 5000);
   assert.match(JSON.stringify(alice.logs[0]), /"logger":"everything/);
   assert.equal(bob.logs, []);
+});
+
+test("per server: sampling can be refused, and connections of their own are bounded with a clear error", async () => {
+  const strict = await startGateway({
+    auth: [await testAuth()],
+    // The same upstream, told not to sample and to serve one caller session of its own at most.
+    servers: { everything: stdio({ command: "node", args: [EVERYTHING, "stdio"], stderr: "ignore", allowSampling: false, maxCallerConnections: 1 }) },
+    audit: [{ name: "audit:test", write: (e) => void events.push(e) }],
+  });
+  try {
+    const open = async (key: string, who: string) => {
+      const c = new Client({ name: who, version: "1" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: "legacy" } });
+      c.setRequestHandler("sampling/createMessage", () => ({ model: "m", role: "assistant", content: { type: "text", text: "never" } }));
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${strict.url}/mcp`), { requestInit: { headers: { "x-team-key": key } } }));
+      clients.push(c);
+      return c;
+    };
+    const alice = await open(ALICE_KEY, "alice");
+    const before = events.length;
+    const refused = await alice.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hi" } }).catch((e: Error) => ({ isError: true, content: [{ type: "text", text: e.message }] }));
+    assert.ok((refused as { isError?: boolean }).isError);
+    assert.not.match(JSON.stringify(refused), "never");
+    assert.ok(events.slice(before).some((e) => e.type === "server_request" && e.outcome === "refused" && e.kind === "sampling"));
+    const bob = await open(BOB_KEY, "bob");
+    const err = await bob.callTool({ name: "everything__echo", arguments: { message: "x" } }).then(() => "", (e: Error) => e.message);
+    assert.match(err, "maxCallerConnections");
+  } finally {
+    await strict.close();
+  }
 });
 
 test.run();
