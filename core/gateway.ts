@@ -9,6 +9,7 @@ import { createRouter, type OwnedRoute } from "./http/router.ts";
 import { handleRequest, stripHeaders } from "./http/steps.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
+import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { credentialRoutes, findVault } from "./secrets/api.ts";
 import { createSecretResolver } from "./secrets/resolver.ts";
@@ -55,8 +56,14 @@ export function createGateway(input: GatewayConfig): Gateway {
   const policy = permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: server.separator });
   const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit, userCredentials });
   const endpoint = createMcpEndpoint({ registry, policy, audit, log, ...server });
+  // Clients of the 2024-11-05 HTTP+SSE transport: /sse, /sse/<server> and /messages.
+  const legacy = legacySseRoutes({ registry, policy, audit, log, ...server });
   // A revoked or rotated credential ends the MCP sessions it opened (at once, or when its grace ends).
-  const offInvalidate = tokens.onInvalidate((id, endsAt) => endpoint.expireCredential(id, endsAt));
+  const expire = (id: string, endsAt: number): void => {
+    endpoint.expireCredential(id, endsAt);
+    legacy.expireCredential(id, endsAt);
+  };
+  const offInvalidate = tokens.onInvalidate(expire);
 
   // `/mcp` takes only the configured strategies; the admin API also takes the static admin token.
   const admin = config.admin.token === undefined ? [] : [adminTokenStrategy(config.admin.token)];
@@ -75,6 +82,7 @@ export function createGateway(input: GatewayConfig): Gateway {
         publicUrl: server.publicUrl,
         hasResourceMetadata: () => router.has("GET", "/.well-known/oauth-protected-resource/mcp"),
       }),
+      ...legacy.routes,
       ...tokenRoutes({ tokens, separator: server.separator, defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds, bodyTimeoutMs: server.bodyTimeoutMs }),
       ...credentialRoutes({ vault, users: userCredentials, servers: config.servers, bodyTimeoutMs: server.bodyTimeoutMs }),
       { method: "GET", path: "/.well-known/jwks.json", handler: async () => json(await keys.jwks()) },
@@ -85,7 +93,7 @@ export function createGateway(input: GatewayConfig): Gateway {
           const upstreams: Record<string, string> = {};
           for (const c of registry.all()) upstreams[c.name] = c.state;
           const degraded = Object.values(upstreams).some((s) => s !== "ready");
-          return json({ status: degraded ? "degraded" : "ok", upstreams, sessions: endpoint.sessionCount() });
+          return json({ status: degraded ? "degraded" : "ok", upstreams, sessions: endpoint.sessionCount() + legacy.sessionCount() });
         },
       })),
     ]),
@@ -101,7 +109,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     keys,
     publicUrl: server.publicUrl,
     serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),
-    endSessions: (credentialId) => endpoint.expireCredential(credentialId, Date.now()),
+    endSessions: (credentialId) => expire(credentialId, Date.now()),
   };
   let closing: Promise<void> | undefined;
   const started = (async () => {
@@ -149,6 +157,7 @@ export function createGateway(input: GatewayConfig): Gateway {
       closing ??= (async () => {
         offInvalidate();
         await endpoint.close();
+        await legacy.close();
         await registry.close();
         await Promise.all([...config.auth, ...mappers, ...config.secrets].map((p) => p.close?.()));
         await tokens.close();

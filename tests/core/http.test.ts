@@ -26,7 +26,8 @@ function post(body: unknown, headers: Record<string, string> = {}, path = "/mcp"
 async function rpcBody(res: Response): Promise<{ id?: unknown; result?: Record<string, unknown>; error?: { code: number; message: string; data?: { code?: string } } }> {
   const text = await res.text();
   if ((res.headers.get("content-type") ?? "").includes("text/event-stream")) {
-    const line = text.split("\n").find((l) => l.startsWith("data: "));
+    // A 2025-11-25 stream may open with a priming event (an id and empty data) for resumability.
+    const line = text.split("\n").find((l) => l.startsWith("data: ") && l.length > 6);
     return JSON.parse(line!.slice(6));
   }
   return JSON.parse(text);
