@@ -21,7 +21,8 @@ export interface EventStoreOptions {
  */
 export const EVENT_STORE_DEFAULTS: Readonly<Required<EventStoreOptions>> = Object.freeze({
   maxEvents: 1_000,
-  maxBytes: 1 << 20,
+  // Small on purpose: every open session may hold this much (16 sessions per caller, up to server.maxSessions).
+  maxBytes: 256 << 10,
   ttlMs: 5 * 60_000,
 });
 
@@ -90,7 +91,7 @@ function isResponse(message: JSONRPCMessage): boolean {
  * @example
  * const transport = new WebStandardStreamableHTTPServerTransport({
  *   sessionIdGenerator: () => crypto.randomUUID(),
- *   eventStore: createEventStore({ maxEvents: 1000, maxBytes: 1 << 20, ttlMs: 300_000 }),
+ *   eventStore: createEventStore({ maxEvents: 1000, maxBytes: 256 << 10, ttlMs: 300_000 }),
  * });
  */
 export function createEventStore(options: EventStoreOptions = {}): SessionEventStore {
