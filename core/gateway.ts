@@ -108,6 +108,7 @@ export function createGateway(input: GatewayConfig): Gateway {
     store: config.tokens.store,
     keys,
     publicUrl: server.publicUrl,
+    bodyTimeoutMs: server.bodyTimeoutMs,
     serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),
     endSessions: (credentialId) => expire(credentialId, Date.now()),
   };

@@ -92,7 +92,7 @@ async function local(action: string, arg: string | undefined, o: SecretsCliOptio
   const store = resolved.tokens.store;
   await store.open?.();
   const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds });
-  const ctx: PluginContext = { tokens, audit, log, store, keys: createSigningKeys({ retainSeconds: 86400 }), publicUrl: resolved.server.publicUrl, serversFor: () => [], endSessions: () => undefined };
+  const ctx: PluginContext = { tokens, audit, log, store, keys: createSigningKeys({ retainSeconds: 86400 }), publicUrl: resolved.server.publicUrl, bodyTimeoutMs: resolved.server.bodyTimeoutMs, serversFor: () => [], endSessions: () => undefined };
   try {
     await v.setup?.(ctx);
     if (action === "list") {

@@ -14,6 +14,8 @@ export interface PluginContext {
   store: TokenStore;
   /** The gateway's JWT signing keys (identity assertions, OAuth access tokens); public half at `/.well-known/jwks.json`. */
   keys: SigningKeys;
+  /** Time allowed to receive a request body, ms (`server.bodyTimeoutMs`): for plugins that read bodies themselves. */
+  bodyTimeoutMs: number;
   /** The gateway's public base URL when configured (`server.publicUrl`), else undefined: use the request's origin. */
   publicUrl?: string;
   /** The configured servers `identity` may reach under the permission model (for consent pages and the like). */

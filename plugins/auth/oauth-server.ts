@@ -205,6 +205,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       };
       clients = createClientRegistry({
         store: ctx.store,
+        bodyTimeoutMs: ctx.bodyTimeoutMs,
         statics: options.clients,
         allowInsecureMetadata: options.allowInsecureClientMetadata,
         perMinute: options.registration.perMinute,

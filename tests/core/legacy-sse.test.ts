@@ -54,6 +54,7 @@ async function startLegacyGateway(notesUrl: string, server: { sessionIdleSeconds
     tokens,
     audit,
     log,
+    bodyTimeoutMs: config.server.bodyTimeoutMs,
     store: config.tokens.store,
     keys: createSigningKeys({ retainSeconds: 60 }),
     serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),

@@ -283,7 +283,7 @@ export function authorizeEndpoints(rt: OauthRuntime, view: { servers: string[] }
       // Set once the form is known to come from this browser's sign-in: errors from then on go back to the client.
       let back: ErrorTarget | undefined;
       try {
-        const form = await readForm(request).catch((err: unknown) => {
+        const form = await readForm(request, rt.plugin().bodyTimeoutMs).catch((err: unknown) => {
           // A body too large or too slow keeps its status (and `Connection: close`); anything else is a bad form.
           if (isGatewayError(err) && err.code !== "ERR_BAD_REQUEST") throw err;
           throw oauthError("invalid_request", "malformed consent form", { cause: err });

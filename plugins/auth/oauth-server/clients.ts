@@ -84,6 +84,8 @@ export interface ClientRegistry {
 /** What the registry needs. */
 export interface ClientRegistryOptions {
   store: TokenStore;
+  /** Time allowed to receive a registration body, ms (the gateway's `server.bodyTimeoutMs`). */
+  bodyTimeoutMs?: number;
   statics: StaticClient[];
   allowInsecureMetadata: boolean;
   /** Open registrations per remote address per minute; default 20. */
@@ -273,7 +275,7 @@ export function createClientRegistry(opts: ClientRegistryOptions): ClientRegistr
       }
       const type = request.headers.get("content-type") ?? "";
       if (!/^application\/json\s*(;|$)/i.test(type)) throw registrationError("expected an application/json body", "invalid_request");
-      const text = await readOauthBody(request, METADATA_LIMIT);
+      const text = await readOauthBody(request, METADATA_LIMIT, opts.bodyTimeoutMs);
       let body: Record<string, unknown>;
       try {
         body = JSON.parse(text);

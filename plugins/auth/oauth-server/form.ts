@@ -11,12 +11,12 @@ const LIMIT = 64 * 1024;
  * const form = await readForm(request);
  * form.get("grant_type");
  */
-export async function readForm(request: Request): Promise<URLSearchParams> {
+export async function readForm(request: Request, timeoutMs: number = BODY_TIMEOUT_MS): Promise<URLSearchParams> {
   const type = request.headers.get("content-type") ?? "";
   if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(type)) {
     throw oauthError("invalid_request", "expected an application/x-www-form-urlencoded body");
   }
-  const form = new URLSearchParams(await readOauthBody(request, LIMIT));
+  const form = new URLSearchParams(await readOauthBody(request, LIMIT, timeoutMs));
   // RFC 6749 §3.1: parameters must not be repeated; a repeated one is ambiguous, so refuse it.
   const seen = new Set<string>();
   for (const key of form.keys()) {
@@ -33,10 +33,9 @@ export async function readForm(request: Request): Promise<URLSearchParams> {
  * @example
  * const text = await readOauthBody(request, 64 * 1024);
  */
-export async function readOauthBody(request: Request, limit: number): Promise<string> {
+export async function readOauthBody(request: Request, limit: number, timeoutMs: number = BODY_TIMEOUT_MS): Promise<string> {
   try {
-    // The plugin context does not carry `server.bodyTimeoutMs`, so the gateway's default deadline applies.
-    return await readBodyText(request, limit, BODY_TIMEOUT_MS);
+    return await readBodyText(request, limit, timeoutMs);
   } catch (err) {
     // Kept: the status, and the `Connection: close` that says the rest of the body will not be read.
     if (isGatewayError(err)) throw oauthError("invalid_request", err.message, { code: err.code, status: err.status, headers: err.headers, cause: err });

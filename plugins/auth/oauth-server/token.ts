@@ -159,7 +159,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
 
   return {
     async token(request, url) {
-      const form = await readForm(request);
+      const form = await readForm(request, rt.plugin().bodyTimeoutMs);
       const client = await rt.clients.authenticate(request, form);
       const issuer = rt.issuerOf(url);
       const grant = form.get("grant_type");
@@ -178,7 +178,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     },
 
     async revoke(request, url) {
-      const form = await readForm(request);
+      const form = await readForm(request, rt.plugin().bodyTimeoutMs);
       const client = await rt.clients.authenticate(request, form);
       const token = form.get("token");
       if (!token) throw oauthError("invalid_request", "token is missing");
