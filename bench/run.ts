@@ -3,6 +3,7 @@
  *
  *   floor A          the client talking to the echo server directly over stdio
  *   floor B          the client talking to the SDK's own Streamable HTTP server hosting the echo tool
+ *   peers            supergateway and mcp-proxy (npm), each fronting one echo server over stdio
  *   portcullis <rt>  the gateway as its own process (the real CLI) on node, deno and bun, with five
  *                    echo servers of 50 tools each over stdio and the realistic path on: bearer token
  *                    auth, roles and token permissions, identity forwarding, a JSONL audit file
@@ -12,7 +13,8 @@
  * a count and a time limit; every process started is stopped on success, error and SIGINT.
  *
  * Environment: BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
- * BENCH_ROUNDS=5, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks).
+ * BENCH_ROUNDS=5, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks), BENCH_PEERS=0 (skip
+ * supergateway and mcp-proxy).
  *
  * Run: npm run bench
  */
@@ -25,11 +27,14 @@ import type { Client } from "@modelcontextprotocol/client";
 import { fmt, median, percentile, table } from "./lib/stats.ts";
 import { cpuMs, loadAverage, rssMB, sleep, stopAll } from "./lib/procs.ts";
 import { closeSession, openSession } from "./lib/raw-mcp.ts";
-import { cleanupAll, floorA, floorB, portcullis, ROOT, type Runtime, type Target } from "./lib/targets.ts";
+import { cleanupAll, floorA, floorB, mcpProxy, portcullis, ROOT, type Runtime, supergateway, type Target } from "./lib/targets.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "node,deno,bun").split(",").map((s) => s.trim()).filter(Boolean) as Runtime[];
 for (const r of RUNTIMES) if (!["node", "deno", "bun"].includes(r)) throw new Error(`BENCH_RUNTIMES: unknown runtime ${r}`);
+const PEERS = process.env.BENCH_PEERS !== "0";
+/** The peer gateways, by target id, that Portcullis is compared with side by side. */
+const PEER_IDS = ["supergateway", "mcp-proxy"];
 
 /** Every count and time limit of the run. */
 const PLAN = QUICK
@@ -58,6 +63,8 @@ interface Result {
   /** Medians of the round figures. */
   summary: Omit<Round, "errors"> & { errors: number };
   failedRounds?: number;
+  /** Why there is no idle-sessions figure, when there is none by design. */
+  noIdleSessions?: string;
   rssIdleMB?: number;
   rssBeforeSessionsMB?: number;
   rssSessionsMB?: number;
@@ -222,6 +229,15 @@ function verdicts(results: Result[], micros: MicroResult[]): Verdict[] {
   if (node && B) v("Node p50 per call no higher than floor B", `${fmt(node.summary.p50)} ms vs ${fmt(B.p50)} ms`, node.summary.p50 <= B.p50);
   if (node) v("Node p99 under 2x its p50", `${fmt(node.summary.p99)} ms = ${fmt(node.summary.p99 / node.summary.p50, 2)}x ${fmt(node.summary.p50)} ms`, node.summary.p99 < 2 * node.summary.p50);
   if (node) v(`Node calls/s with 32 clients at least 3x mcp-proxy (3 x ${fmt(MCP_PROXY_RPS)} = ${fmt(3 * MCP_PROXY_RPS)})`, `${fmt(node.summary.rps32)} calls/s`, node.summary.rps32 >= 3 * MCP_PROXY_RPS);
+  const mcpProxyRun = get("mcp-proxy")?.summary;
+  if (node && mcpProxyRun) {
+    v("Node calls/s with 32 clients at least 3x mcp-proxy measured here", `${fmt(node.summary.rps32)} vs ${fmt(mcpProxyRun.rps32)} calls/s = ${fmt(node.summary.rps32 / mcpProxyRun.rps32)}x`, node.summary.rps32 >= 3 * mcpProxyRun.rps32);
+  }
+  const sg = get("supergateway")?.summary;
+  for (const rt of RUNTIMES) {
+    const r = get(rt);
+    if (r && sg) v(`${rt} p50 per call at most 0.6x supergateway's`, `${fmt(r.summary.p50)} ms vs ${fmt(sg.p50)} ms = ${fmt(r.summary.p50 / sg.p50)}x`, r.summary.p50 <= 0.6 * sg.p50);
+  }
   for (const rt of ["deno", "bun"]) {
     const r = get(rt);
     if (r && node) {
@@ -236,7 +252,7 @@ function verdicts(results: Result[], micros: MicroResult[]): Verdict[] {
     }
   }
   for (const r of results) {
-    if (r.id.startsWith("floor")) continue;
+    if (r.id.startsWith("floor") || PEER_IDS.includes(r.id)) continue;
     if (r.rssSessionsMB !== undefined) {
       const delta = r.rssSessionsMB - r.rssBeforeSessionsMB!;
       // Only a run that opened 1,000 sessions is judged: RSS does not grow in proportion to the count.
@@ -284,6 +300,24 @@ function report(results: Result[], micros: MicroResult[], markdown: boolean): st
     ]),
     markdown,
   );
+  const peers = PEER_IDS.map((id) => results.find((r) => r.id === id)).filter((r): r is Result => r !== undefined);
+  const peerRatios = peers.length === 0 ? "" : table(
+    ["case", "p50", "p99", "calls/s 1", "calls/s 32", "tools/list p50", "CPU µs/call 1", "CPU µs/call 32", "RSS idle", "start to 1st call"],
+    results.filter((r) => !r.id.startsWith("floor") && !PEER_IDS.includes(r.id)).flatMap((r) => peers.map((p) => [
+      `${r.label} vs ${p.id}`,
+      ratio(r.summary.p50, p.summary.p50),
+      ratio(r.summary.p99, p.summary.p99),
+      ratio(r.summary.rps1, p.summary.rps1),
+      ratio(r.summary.rps32, p.summary.rps32),
+      ratio(r.summary.listP50, p.summary.listP50),
+      ratio(r.summary.cpu1, p.summary.cpu1),
+      ratio(r.summary.cpu32, p.summary.cpu32),
+      ratio(r.rssIdleMB, p.rssIdleMB),
+      ratio(r.summary.startupMs, p.summary.startupMs),
+    ])),
+    markdown,
+  );
+  const notes = results.filter((r) => r.noIdleSessions).map((r) => `${r.label}: no idle-sessions figure (${r.noIdleSessions}).`);
   const names = [...new Set(micros.flatMap((m) => m.results.map((x) => x.name)))];
   const microTable = micros.length === 0 ? "" : table(
     ["operation (median per op)", ...micros.map((m) => m.runtime), "target"],
@@ -301,7 +335,7 @@ function report(results: Result[], micros: MicroResult[], markdown: boolean): st
     verdicts(results, micros).map((x) => [x.target, x.measured, x.met === undefined ? "-" : x.met ? "met" : "MISSED"]),
     markdown,
   );
-  return [main, "", ratios, ...(microTable ? ["", microTable] : []), "", judged].join("\n");
+  return [main, ...notes.map((n) => `${markdown ? "\n" : ""}${n}`), "", ratios, ...(peerRatios ? ["", peerRatios] : []), ...(microTable ? ["", microTable] : []), "", judged].join("\n");
 }
 
 async function machine(): Promise<Record<string, string>> {
@@ -322,7 +356,9 @@ async function main(): Promise<void> {
   const say = (s: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${s}\n`);
   // The floors offer as many tools as the gateway aggregates, so tools/list moves the same bytes.
   const floorTools = PLAN.upstreams * PLAN.tools;
-  const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools))];
+  // The peers front one echo server offering as many tools, over stdio like the gateway's upstreams.
+  const peers = PEERS ? [supergateway(floorTools), mcpProxy(floorTools)] : [];
+  const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...peers, ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools))];
   const results = new Map<string, Result>();
   // Other work on this machine shows in every figure: its load is sampled and reported with them.
   const loads = [loadAverage()];
@@ -331,11 +367,11 @@ async function main(): Promise<void> {
     await t.open();
     await sleep(QUICK ? 200 : 1000);
     const pid = t.pid();
-    const r: Result = { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMB: pid ? rssMB(pid) : undefined };
+    const r: Result = { id: t.id, label: t.label, rounds: [], summary: undefined as never, rssIdleMB: pid ? rssMB(pid) : undefined, noIdleSessions: t.noIdleSessions };
     results.set(t.id, r);
     // Sessions are opened on the freshly started process, before any load: after the rounds the
     // garbage they leave makes the "before" figure, and so the difference, meaningless.
-    if (t.url && pid) {
+    if (t.url && pid && !t.noIdleSessions) {
       say(`${t.label}: opening ${PLAN.sessions} idle sessions`);
       r.rssBeforeSessionsMB = r.rssIdleMB;
       const ids = await openMany(t, PLAN.sessions);

@@ -28,10 +28,15 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** One thing being measured: a floor or Portcullis on one runtime. */
+/** One thing being measured: a floor, a peer gateway, or Portcullis on one runtime. */
 export interface Target {
   id: string;
   label: string;
+  /**
+   * Why the harness does not open its many idle sessions on this target, when it does not (a peer
+   * that starts an upstream process per session).
+   */
+  noIdleSessions?: string;
   /** The tool the calls go to. */
   tool: string;
   /** The `/mcp` URL and bearer token, for HTTP targets. */
@@ -262,4 +267,80 @@ export function portcullis(runtime: Runtime, upstreams: number, tools: number): 
     },
   };
   return target;
+}
+
+/** A peer gateway's command line: it listens on `port` and fronts one echo server of `tools` tools over stdio. */
+type PeerCommand = (port: number, tools: number) => [string, string[]];
+
+const SUPERGATEWAY = join(ROOT, "node_modules/supergateway/dist/index.js");
+const MCP_PROXY = join(ROOT, "node_modules/mcp-proxy/dist/bin/mcp-proxy.mjs");
+const quoted = (parts: string[]) => parts.map((p) => `'${p.replace(/'/g, "'\\''")}'`).join(" ");
+
+/**
+ * A peer gateway from npm as its own process on node, fronting the same echo server over stdio, with
+ * its defaults otherwise (no auth: neither peer has bearer tokens, policy or audit to switch on).
+ */
+function peer(id: string, label: string, command: PeerCommand, tools: number, noIdleSessions?: string): Target {
+  let proc: Proc | undefined;
+  const target: Target = {
+    id,
+    label,
+    tool: "echo",
+    noIdleSessions,
+    async open() {
+      const port = await freePort();
+      const [cmd, args] = command(port, tools);
+      proc = start(cmd, args);
+      proc.child.stdout!.resume();
+      target.url = `http://127.0.0.1:${port}/mcp`;
+      await firstCall(target.url, undefined, "echo", proc, 60_000);
+    },
+    pid: () => proc?.pid,
+    session: () => httpClient(target.url!, undefined),
+    async startup() {
+      const port = await freePort();
+      const [cmd, args] = command(port, 1);
+      const t0 = performance.now();
+      const p = start(cmd, args);
+      p.child.stdout!.resume();
+      return await timeToFirstCall(t0, p, port, undefined, "echo");
+    },
+    async close() {
+      if (proc) await stop(proc);
+    },
+  };
+  return target;
+}
+
+/**
+ * supergateway (npm) in stdio -> Streamable HTTP mode with sessions (`--stateful`, what a 2025-11-25
+ * client needs): it starts one echo server process per session, so the idle-sessions figure is left out.
+ *
+ * @example
+ * const sg = supergateway(250);
+ */
+export function supergateway(tools: number): Target {
+  return peer(
+    "supergateway",
+    "peer: supergateway",
+    (port, n) => [NODE, [SUPERGATEWAY, "--stdio", quoted([...ECHO_CMD, "--tools", String(n)]), "--outputTransport", "streamableHttp", "--stateful", "--port", String(port), "--logLevel", "none"]],
+    tools,
+    "supergateway starts an upstream process per session",
+  );
+}
+
+/**
+ * mcp-proxy (npm) serving Streamable HTTP only (`--server stream`) on 127.0.0.1; every session shares
+ * its one echo server process.
+ *
+ * @example
+ * const mp = mcpProxy(250);
+ */
+export function mcpProxy(tools: number): Target {
+  return peer(
+    "mcp-proxy",
+    "peer: mcp-proxy",
+    (port, n) => [NODE, [MCP_PROXY, "--port", String(port), "--host", "127.0.0.1", "--server", "stream", "--", ...ECHO_CMD, "--tools", String(n)]],
+    tools,
+  );
 }
