@@ -1,12 +1,11 @@
 import { createMcpHandler, isLegacyRequest, type Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { Audit } from "../types.ts";
 import type { AccessPolicy } from "../types.ts";
-import { credentialOf, principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
-import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
 import { createEventStore } from "./event-store.ts";
+import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import type { ToolResolution } from "./resolve-tool.ts";
 
@@ -41,20 +40,9 @@ export interface McpEndpoint {
   close(): Promise<void>;
 }
 
-interface Session {
-  id: string;
+interface Session extends SessionEntry {
   transport: WebStandardStreamableHTTPServerTransport;
   server: Server;
-  /** Whose session it is (issuer-qualified subject). */
-  principal: string;
-  /** The credential that opened it; no other credential may use it. */
-  credential: string;
-  /** The credential's id as its issuer knows it (token id, OAuth grant), for revocation. */
-  credentialId: string | undefined;
-  only: string | undefined;
-  lastSeen: number;
-  /** When the credential stops being valid, ms; the session ends then. */
-  expiresAt: number;
 }
 
 interface Binding {
@@ -76,7 +64,7 @@ function isInitialize(body: unknown): boolean {
  */
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   const { registry, policy, audit, separator, log } = opts;
-  const sessions = new Map<string, Session>();
+  const sessions = createSessionTable<Session>({ ...opts, close: (s) => (s as Session).transport.close() });
 
   // 2026-07-28: stateless; one short-lived aggregate server per request, bound to the caller's identity.
   const modern = createMcpHandler(
@@ -103,43 +91,6 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     else modern.notify.resourcesChanged();
   });
 
-  // principal -> ids of its open sessions, oldest use first
-  const byPrincipal = new Map<string, Set<string>>();
-
-  function forget(session: Session): void {
-    if (sessions.get(session.id) !== session) return;
-    sessions.delete(session.id);
-    const own = byPrincipal.get(session.principal);
-    own?.delete(session.id);
-    if (own?.size === 0) byPrincipal.delete(session.principal);
-  }
-
-  function end(session: Session, why: string): void {
-    forget(session);
-    session.transport.close().catch(() => undefined);
-    log.debug("session closed", { session: session.id.slice(0, 8), why });
-  }
-
-  function touch(session: Session): void {
-    session.lastSeen = Date.now();
-    // Re-inserting keeps each principal's set in least-recently-used order.
-    const own = byPrincipal.get(session.principal);
-    if (own) {
-      own.delete(session.id);
-      own.add(session.id);
-    }
-  }
-
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    const cutoff = now - opts.sessionIdleSeconds * 1000;
-    for (const s of [...sessions.values()]) {
-      if (s.lastSeen < cutoff) end(s, "idle");
-      else if (s.expiresAt <= now) end(s, "credential no longer valid");
-    }
-  }, Math.min(10_000, opts.sessionIdleSeconds * 500));
-  unrefTimer(sweep);
-
   const authInfo = (binding: Binding) => ({
     token: "",
     clientId: binding.identity.subject,
@@ -150,34 +101,13 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined, resolved: ToolResolution | undefined): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
-      const session = sessions.get(id);
-      // A session belongs to the credential and the path that opened it; anyone else is told it does not exist.
-      if (!session || session.credential !== credentialOf(identity) || session.only !== only) {
-        throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
-      }
-      if (session.expiresAt <= Date.now()) {
-        end(session, "credential no longer valid");
-        throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
-      }
-      // The same credential presented again (an OAuth grant's refreshed access token) says how long it lasts now.
-      session.expiresAt = identity.expiresAt ?? Infinity;
-      touch(session);
+      const session = sessions.use(id, identity, only);
       return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
       throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required");
     }
-    const principal = principalOf(identity);
-    const own = byPrincipal.get(principal);
-    // One caller can never use up the gateway's sessions: at their own limit, their least recently used goes.
-    while (own && own.size >= opts.maxSessionsPerUser) {
-      const oldest = sessions.get(own.values().next().value!);
-      if (!oldest) break;
-      end(oldest, "the caller opened more sessions than allowed per user");
-    }
-    if (sessions.size >= opts.maxSessions) {
-      throw new GatewayError("ERR_OVERLOADED", "too many open sessions; try again later");
-    }
+    sessions.admit(identity);
     const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
@@ -185,30 +115,15 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       // Resumability: SSE events get ids, and a client that reconnects with Last-Event-ID is sent what it
       // missed. One store per session, so no session can ever name or replay another's events.
       eventStore: createEventStore(),
-      onsessioninitialized: (sid) => {
-        sessions.set(sid, {
-          id: sid,
-          transport,
-          server,
-          principal,
-          credential: credentialOf(identity),
-          credentialId: identity.credentialId ?? identity.tokenId,
-          only,
-          lastSeen: Date.now(),
-          expiresAt: identity.expiresAt ?? Infinity,
-        });
-        let set = byPrincipal.get(principal);
-        if (!set) byPrincipal.set(principal, set = new Set());
-        set.add(sid);
-      },
+      onsessioninitialized: (sid) => sessions.add({ ...sessions.entry(sid, identity, only), transport, server }),
       onsessionclosed: (sid) => {
         const s = sessions.get(sid);
-        if (s) forget(s);
+        if (s) sessions.forget(s);
       },
     });
     transport.onclose = () => {
       const s = transport.sessionId ? sessions.get(transport.sessionId) : undefined;
-      if (s && s.transport === transport) forget(s);
+      if (s && s.transport === transport) sessions.forget(s);
     };
     await server.connect(transport);
     return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
@@ -219,28 +134,17 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       // A request naming an open session is a 2025-era request: skip the SDK's classification, which
       // validates the body against its schemas again (~30-40 µs of CPU per call measured on Node).
       const sid = request.headers.get("mcp-session-id");
-      const useLegacy = (sid !== null && sessions.has(sid)) || (request.method === "POST"
+      const useLegacy = (sid !== null && sessions.get(sid) !== undefined) || (request.method === "POST"
         ? await isLegacyRequest(request, body, { maxRequestBodySize: opts.maxBodyBytes })
         : sid !== null);
       if (useLegacy) return legacy(request, identity, body, only, resolved);
       return modern.fetch(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     },
-    sessionCount: () => sessions.size,
-    expireCredential(credentialId, at) {
-      const now = Date.now();
-      for (const s of [...sessions.values()]) {
-        if (s.credentialId !== credentialId) continue;
-        if (at <= now) end(s, "credential revoked");
-        else s.expiresAt = Math.min(s.expiresAt, at);
-      }
-    },
+    sessionCount: () => sessions.size(),
+    expireCredential: (credentialId, at) => sessions.expireCredential(credentialId, at),
     async close() {
-      clearInterval(sweep);
       unsubscribe();
-      const all = [...sessions.values()];
-      sessions.clear();
-      byPrincipal.clear();
-      await Promise.all(all.map((s) => s.transport.close().catch(() => undefined)));
+      await sessions.close();
       await modern.close();
     },
   };

@@ -1,11 +1,11 @@
 import { type AuthInfo, type JSONRPCMessage, parseJSONRPCMessage, type Server, type Transport } from "@modelcontextprotocol/server";
-import { credentialOf, principalOf } from "../auth/principal.ts";
 import { GatewayError } from "../errors.ts";
 import { readJsonBody } from "../http/body.ts";
 import { decodePathSegment } from "../http/path.ts";
 import type { AccessPolicy, Audit, AuthContext, Identity, Logger, Route } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
+import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 
 /** What the legacy HTTP+SSE transport (protocol 2024-11-05) needs from the gateway. */
@@ -49,20 +49,9 @@ interface SseChannel extends Transport {
   deliver(message: JSONRPCMessage, authInfo: AuthInfo): void;
 }
 
-interface Session {
-  id: string;
+interface Session extends SessionEntry {
   channel: SseChannel;
   server: Server;
-  /** Whose session it is (issuer-qualified subject). */
-  principal: string;
-  /** The credential that opened it; no other credential may post to it. */
-  credential: string;
-  /** The credential's id as its issuer knows it (token id, OAuth grant), for revocation. */
-  credentialId: string | undefined;
-  only: string | undefined;
-  lastSeen: number;
-  /** When the credential stops being valid, ms; the session ends then. */
-  expiresAt: number;
 }
 
 const DEFAULT_PING_MS = 20_000;
@@ -167,34 +156,7 @@ function requireMcpScope(identity: Identity): void {
 export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
   const { registry, policy, audit, separator, log } = opts;
   const pingMs = opts.pingMs ?? DEFAULT_PING_MS;
-  const sessions = new Map<string, Session>();
-  // principal -> ids of its open sessions, oldest use first
-  const byPrincipal = new Map<string, Set<string>>();
-
-  function forget(session: Session): void {
-    if (sessions.get(session.id) !== session) return;
-    sessions.delete(session.id);
-    const own = byPrincipal.get(session.principal);
-    own?.delete(session.id);
-    if (own?.size === 0) byPrincipal.delete(session.principal);
-  }
-
-  function end(session: Session, why: string): void {
-    if (sessions.get(session.id) !== session) return;
-    forget(session);
-    session.channel.close().catch(() => undefined);
-    log.debug("legacy SSE session closed", { session: session.id.slice(0, 8), why });
-  }
-
-  function touch(session: Session): void {
-    session.lastSeen = Date.now();
-    // Re-inserting keeps each principal's set in least-recently-used order.
-    const own = byPrincipal.get(session.principal);
-    if (own) {
-      own.delete(session.id);
-      own.add(session.id);
-    }
-  }
+  const sessions = createSessionTable<Session>({ ...opts, close: (s) => (s as Session).channel.close() });
 
   const unsubscribe = registry.onChange((server, kind) => {
     for (const s of sessions.values()) {
@@ -203,16 +165,6 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
       send.catch(() => undefined);
     }
   });
-
-  const sweep = setInterval(() => {
-    const now = Date.now();
-    const cutoff = now - opts.sessionIdleSeconds * 1000;
-    for (const s of [...sessions.values()]) {
-      if (s.lastSeen < cutoff) end(s, "idle");
-      else if (s.expiresAt <= now) end(s, "credential no longer valid");
-    }
-  }, Math.min(10_000, opts.sessionIdleSeconds * 500));
-  unrefTimer(sweep);
 
   async function openStream(request: Request, ctx: AuthContext): Promise<Response> {
     const identity = ctx.identity as Identity;
@@ -223,15 +175,7 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     const only = rest === undefined ? undefined : decodePathSegment(rest);
     if (only !== undefined && !registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
 
-    const principal = principalOf(identity);
-    const own = byPrincipal.get(principal);
-    // One caller can never use up the gateway's sessions: at their own limit, their least recently used goes.
-    while (own && own.size >= opts.maxSessionsPerUser) {
-      const oldest = sessions.get(own.values().next().value!);
-      if (!oldest) break;
-      end(oldest, "the caller opened more sessions than allowed per user");
-    }
-    if (sessions.size >= opts.maxSessions) throw new GatewayError("ERR_OVERLOADED", "too many open sessions; try again later");
+    sessions.admit(identity);
 
     const id = crypto.randomUUID();
     // Relative, so it holds behind whatever host name the client reached the gateway by.
@@ -239,30 +183,17 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     // A session: the caller can be asked things (sampling, elicitation, roots) over its stream.
     const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
     server.onerror = (err) => log.debug("legacy SSE session error", { session: id.slice(0, 8), error: err.message });
-    const session: Session = {
-      id,
-      channel,
-      server,
-      principal,
-      credential: credentialOf(identity),
-      credentialId: identity.credentialId ?? identity.tokenId,
-      only,
-      lastSeen: Date.now(),
-      expiresAt: identity.expiresAt ?? Infinity,
-    };
+    const session: Session = { ...sessions.entry(id, identity, only), channel, server };
     // Node, Deno and Bun all cancel the stream when the client goes; the request's signal is a second
     // witness, for a server in front that drops the response without cancelling its body.
-    const gone = (): void => end(session, "client gone");
+    const gone = (): void => void sessions.end(session, "client gone");
     // Set before connect(), which calls it first when the stream ends for any reason. Deno aborts the
     // signal of every completed response too, and warns when a listener is still attached then.
     channel.onclose = () => {
       request.signal.removeEventListener("abort", gone);
-      forget(session);
+      sessions.forget(session);
     };
-    sessions.set(id, session);
-    let set = byPrincipal.get(principal);
-    if (!set) byPrincipal.set(principal, set = new Set());
-    set.add(id);
+    sessions.add(session);
     await server.connect(channel);
     request.signal.addEventListener("abort", gone, { once: true });
     if (request.signal.aborted) {
@@ -285,19 +216,11 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     requireMcpScope(identity);
     const id = ctx.url.searchParams.get("sessionId");
     if (!id) throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: the sessionId query parameter is required");
-    const session = sessions.get(id);
     // A session belongs to the credential that opened it; anyone else is told it does not exist.
-    if (!session || session.credential !== credentialOf(identity)) throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
-    if (session.expiresAt <= Date.now()) {
-      end(session, "credential no longer valid");
-      throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
-    }
+    const session = sessions.use(id, identity, sessions.get(id)?.only);
     const messages = messagesOf(await readJsonBody(request, opts.maxBodyBytes, opts.bodyTimeoutMs));
     // The stream may have closed while the body arrived.
     if (sessions.get(id) !== session) throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
-    // The same credential presented again (an OAuth grant's refreshed access token) says how long it lasts now.
-    session.expiresAt = identity.expiresAt ?? Infinity;
-    touch(session);
     // Each message is decided with the rights of the credential of this very POST.
     const authInfo: AuthInfo = { token: "", clientId: identity.subject, scopes: identity.scopes, extra: { caller: { identity } } };
     for (const message of messages) session.channel.deliver(message, authInfo);
@@ -311,19 +234,11 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
       { method: "GET", path: "/sse/*", ...shared, handler: openStream },
       { method: "POST", path: "/messages", ...shared, handler: post },
     ],
-    sessionCount: () => sessions.size,
-    expireCredential(credentialId, at) {
-      const now = Date.now();
-      for (const s of [...sessions.values()]) {
-        if (s.credentialId !== credentialId) continue;
-        if (at <= now) end(s, "credential revoked");
-        else s.expiresAt = Math.min(s.expiresAt, at);
-      }
-    },
+    sessionCount: () => sessions.size(),
+    expireCredential: (credentialId, at) => sessions.expireCredential(credentialId, at),
     async close() {
-      clearInterval(sweep);
       unsubscribe();
-      for (const s of [...sessions.values()]) end(s, "gateway shutting down");
+      await sessions.close();
     },
   };
 }
