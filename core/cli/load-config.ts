@@ -27,7 +27,7 @@ export const jsonAuthTypes: Record<string, JsonAuthFactory> = {
 const OAUTH_KEYS = ["type", "enabled", "provider", "issuer", "clientId", "clientSecret", "scopes", "tokenExpiration", "audience", "tenant"];
 
 /**
- * The seed's `{ "type": "oauth", provider, issuer, clientId, clientSecret, scopes, tokenExpiration }`:
+ * The Portkey-compatible `{ "type": "oauth", provider, issuer, clientId, clientSecret, scopes, tokenExpiration }`:
  * with a client secret the gateway signs users in at the IdP itself (`oauthServer`); with only an
  * `audience` it accepts the IdP's own access tokens (`oidc`). Errors are re-pathed to the JSON keys.
  */
@@ -69,7 +69,7 @@ function jsonOauth(auth: Record<string, unknown>, path: string): ReturnType<Json
 
 /**
  * Loads a gateway config file: `.ts`/`.mts`/`.js`/`.mjs` (default export, or a function returning the
- * config) or `.json` in the seed's shape.
+ * config) or `.json` (Portkey-compatible).
  *
  * @example
  * const config = await loadConfigFile("./gateway.config.ts");

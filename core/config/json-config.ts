@@ -52,7 +52,7 @@ const JsonConfig = v.strictObject({
 export type JsonAuthFactory = (auth: Record<string, unknown>, path: string) => GatewayConfig["auth"];
 
 /**
- * Converts a config in the seed's JSON shape (`server`, `auth`, `mcpServers`) into a gateway config.
+ * Converts a Portkey-compatible JSON config (`server`, `auth`, `mcpServers`) into a gateway config.
  * `${VAR}` is interpolated everywhere first.
  *
  * @example

@@ -6,7 +6,7 @@ export type IdentityField = "subject" | "email" | "name" | "team" | "roles" | "o
 
 /** Options of `identityHeaders()`. */
 export interface IdentityHeadersOptions {
-  /** Which fields to send; default email, name, team, roles, org (the seed's `identityForwarding.headers`). */
+  /** Which fields to send; default email, name, team, roles, org (Portkey-compatible `identityForwarding.headers`). */
   fields?: IdentityField[];
   /** Header name per field; defaults `X-User-Email`, `X-User-Name`, `X-User-Team`, `X-User-Roles`, `X-Organization-Id`, `X-User-Id`. */
   names?: Partial<Record<IdentityField, string>>;

@@ -52,7 +52,7 @@ export interface OauthServerOptions {
   accessTokenTtl?: string;
   /** Refresh token and session lifetime; default `30d`. */
   refreshTokenTtl?: string;
-  /** Same as `refreshTokenTtl` (the seed's JSON config name); `refreshTokenTtl` wins when both are set. */
+  /** Same as `refreshTokenTtl` (the Portkey-compatible JSON config's name); `refreshTokenTtl` wins when both are set. */
   tokenExpiration?: string;
   /** Static clients for `client_credentials`. */
   clients?: StaticClient[];
