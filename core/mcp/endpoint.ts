@@ -101,7 +101,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined, resolved: ToolResolution | undefined): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
-      const session = sessions.use(id, identity, only);
+      const session = sessions.use(id, identity, { only });
       return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {

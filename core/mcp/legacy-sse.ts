@@ -217,7 +217,7 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     const id = ctx.url.searchParams.get("sessionId");
     if (!id) throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: the sessionId query parameter is required");
     // A session belongs to the credential that opened it; anyone else is told it does not exist.
-    const session = sessions.use(id, identity, sessions.get(id)?.only);
+    const session = sessions.use(id, identity);
     const messages = messagesOf(await readJsonBody(request, opts.maxBodyBytes, opts.bodyTimeoutMs));
     // The stream may have closed while the body arrived.
     if (sessions.get(id) !== session) throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");

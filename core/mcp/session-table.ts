@@ -31,8 +31,11 @@ export interface SessionLimits {
 
 /** The open sessions of one transport, bounded, with least-recently-used eviction per caller. */
 export interface SessionTable<S extends SessionEntry> {
-  /** The session `id` if `identity`'s credential opened it for `only`, else `ERR_SESSION_NOT_FOUND`; touched. */
-  use(id: string, identity: Identity, only: string | undefined): S;
+  /**
+   * The session `id` if `identity`'s credential opened it (and, when `path` is given, for that path's
+   * server), else `ERR_SESSION_NOT_FOUND`; touched.
+   */
+  use(id: string, identity: Identity, path?: { only: string | undefined }): S;
   /** Makes room for a new session of `identity` (its own least recently used goes first), or `ERR_OVERLOADED`. */
   admit(identity: Identity): void;
   /** The fields of a new session of `identity` (add the transport's own and `add()` it). */
@@ -99,10 +102,10 @@ export function createSessionTable<S extends SessionEntry>(limits: SessionLimits
   unrefTimer(sweep);
 
   return {
-    use(id, identity, only) {
+    use(id, identity, path) {
       const session = sessions.get(id);
       // A session belongs to the credential and the path that opened it; anyone else is told it does not exist.
-      if (!session || session.credential !== credentialOf(identity) || session.only !== only) throw notFound();
+      if (!session || session.credential !== credentialOf(identity) || (path && session.only !== path.only)) throw notFound();
       if (session.expiresAt <= Date.now()) {
         end(session, "credential no longer valid");
         throw notFound();

@@ -341,7 +341,9 @@ export class UpstreamConnection {
       if (caller) {
         for (const [method, capability] of Object.entries(CALLER_REQUESTS)) {
           if (!(capability in caller.capabilities)) continue;
-          client.setRequestHandler(method as never, (async (request: { params?: Record<string, unknown> }) => await caller.onRequest(method, request.params)) as never);
+          // What the server asks the caller can quote a credential the gateway gave it: redacted like its results.
+          client.setRequestHandler(method as never, (async (request: { params?: Record<string, unknown> }) =>
+            await caller.onRequest(method, this.#redactor ? this.#redactor.redact(request.params) : request.params)) as never);
         }
         for (const method of CALLER_NOTIFICATIONS) {
           client.setNotificationHandler(method as never, ((n: { params?: Record<string, unknown> }) => caller.onNotification(method, this.#redactor ? this.#redactor.redact(n.params) : n.params)) as never);

@@ -5,6 +5,9 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import type { AuditEvent } from "../../core/mod.ts";
+import { McpServer } from "@modelcontextprotocol/server";
+import { envSecrets } from "../../plugins/mod.ts";
+import { inProcess } from "../../examples/custom-upstream.ts";
 import { ALICE_KEY, BOB_KEY, connectClient, EVERYTHING, everythingUpstream, startGateway, stdio, testAuth, waitFor } from "../fixtures/helpers.ts";
 
 const test = suite("relay");
@@ -133,6 +136,45 @@ test("per server: sampling can be refused, and connections of their own are boun
     assert.match(err, "maxCallerConnections");
   } finally {
     await strict.close();
+  }
+});
+
+test("a server's sampling request quoting a credential the gateway gave it reaches the caller redacted", async () => {
+  const KEY = "sampling-leak-key-0123456789abcdef";
+  (globalThis as { process?: { env: Record<string, string> } }).process!.env.PC_RELAY_KEY = KEY;
+  const leaky = await startGateway({
+    auth: [await testAuth()],
+    secrets: [envSecrets({ prefix: "PC_RELAY_" })],
+    servers: {
+      leaky: inProcess({
+        secrets: ["KEY"],
+        build: async (ctx) => {
+          const key = await ctx.secret("KEY");
+          const server = new McpServer({ name: "leaky", version: "1" });
+          server.registerTool("ask", { description: "Asks the client to sample, quoting its key." }, async (c) => {
+            const r = await c.mcpReq.requestSampling({ messages: [{ role: "user", content: { type: "text", text: `my key is ${key}` } }], maxTokens: 5 });
+            return { content: [{ type: "text", text: JSON.stringify(r.content) }] };
+          });
+          return server;
+        },
+      }),
+    },
+  });
+  try {
+    const seen: string[] = [];
+    const c = new Client({ name: "alice", version: "1" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: "legacy" } });
+    c.setRequestHandler("sampling/createMessage", (req) => {
+      seen.push(JSON.stringify(req.params));
+      return { model: "m", role: "assistant", content: { type: "text", text: "ok" } };
+    });
+    await c.connect(new StreamableHTTPClientTransport(new URL(`${leaky.url}/mcp`), { requestInit: { headers: { "x-team-key": ALICE_KEY } } }));
+    clients.push(c);
+    await c.callTool({ name: "leaky__ask", arguments: {} });
+    assert.is(seen.length, 1);
+    assert.not.match(seen[0]!, KEY);
+    assert.match(seen[0]!, "[REDACTED:KEY]");
+  } finally {
+    await leaky.close();
   }
 });
 
