@@ -5,6 +5,7 @@ import { decodePathSegment } from "../http/path.ts";
 import type { AccessPolicy, Audit, AuthContext, Identity, Logger, Route } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
+import { hasMcpScope, insufficientScope } from "./route.ts";
 import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 
@@ -133,10 +134,7 @@ function messagesOf(body: unknown): JSONRPCMessage[] {
 }
 
 function requireMcpScope(identity: Identity): void {
-  if (identity.scopes.includes("mcp:read") || identity.scopes.includes("mcp:write")) return;
-  throw new GatewayError("ERR_INSUFFICIENT_SCOPE", "the credential carries neither mcp:read nor mcp:write", {
-    headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp:read mcp:write"` },
-  });
+  if (!hasMcpScope(identity)) throw insufficientScope("the credential carries neither mcp:read nor mcp:write");
 }
 
 /**

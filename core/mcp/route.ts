@@ -23,6 +23,25 @@ export interface McpRouteOptions {
   hasResourceMetadata(): boolean;
 }
 
+/**
+ * 403 `insufficient_scope` (RFC 6750 / MCP authorization), telling the client which scope to ask its
+ * authorization server for, and where the resource's metadata is when the gateway publishes it.
+ *
+ * @example
+ * throw insufficientScope("this tool needs the mcp:write scope");
+ */
+export function insufficientScope(message: string, resourceMetadata?: string): GatewayError {
+  const prm = resourceMetadata === undefined ? "" : `, resource_metadata="${resourceMetadata}"`;
+  return new GatewayError("ERR_INSUFFICIENT_SCOPE", message, {
+    headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp:read mcp:write"${prm}` },
+  });
+}
+
+/** Whether a credential may use MCP at all (it carries `mcp:read` or `mcp:write`). */
+export function hasMcpScope(identity: Identity): boolean {
+  return identity.scopes.includes("mcp:read") || identity.scopes.includes("mcp:write");
+}
+
 function singleToolCall(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
   const { method, params } = body as { method?: unknown; params?: { name?: unknown } };
@@ -39,15 +58,8 @@ function singleToolCall(body: unknown): string | undefined {
  * const routes = mcpRoutes({ endpoint, registry, policy, separator: "__", maxBodyBytes, bodyTimeoutMs, stepUp, hasResourceMetadata });
  */
 export function mcpRoutes(o: McpRouteOptions): Route[] {
-  // Step-up (RFC 6750 / MCP authorization): tell the client which scope to ask its authorization server for.
-  const insufficient = (message: string, url: URL): GatewayError => {
-    const prm = o.hasResourceMetadata()
-      ? `, resource_metadata="${(o.publicUrl ?? url.origin).replace(/\/+$/, "")}/.well-known/oauth-protected-resource/mcp"`
-      : "";
-    return new GatewayError("ERR_INSUFFICIENT_SCOPE", message, {
-      headers: { "www-authenticate": `Bearer error="insufficient_scope", scope="mcp:read mcp:write"${prm}` },
-    });
-  };
+  const insufficient = (message: string, url: URL): GatewayError =>
+    insufficientScope(message, o.hasResourceMetadata() ? `${(o.publicUrl ?? url.origin).replace(/\/+$/, "")}/.well-known/oauth-protected-resource/mcp` : undefined);
 
   async function handler(request: Request, ctx: AuthContext): Promise<Response> {
     const { url } = ctx;
@@ -55,19 +67,18 @@ export function mcpRoutes(o: McpRouteOptions): Route[] {
     const path = url.pathname;
     const rest = path === "/mcp" ? undefined : path.slice("/mcp/".length);
     if (rest !== undefined && (rest === "" || rest.includes("/"))) throw new GatewayError("ERR_NOT_FOUND", "not found");
-    if (!identity.scopes.includes("mcp:read") && !identity.scopes.includes("mcp:write")) {
-      throw insufficient("the credential carries neither mcp:read nor mcp:write", url);
-    }
+    if (!hasMcpScope(identity)) throw insufficient("the credential carries neither mcp:read nor mcp:write", url);
     const only = rest === undefined ? undefined : decodePathSegment(rest);
     if (only !== undefined && !o.registry.get(only)) throw new GatewayError("ERR_NOT_FOUND", `no MCP server named '${only}'`);
     const body = request.method === "POST" ? await readJsonBody(request, o.maxBodyBytes, o.bodyTimeoutMs) : undefined;
     // JSON-RPC 2.0: an empty batch is an invalid request, whichever transport would otherwise take it.
     if (Array.isArray(body) && body.length === 0) throw new GatewayError("ERR_BAD_REQUEST", "Invalid Request: empty JSON-RPC batch");
-    const name = singleToolCall(body);
+    // Resolved here only for a caller whose client can step up; the MCP layer resolves every other call once.
+    const name = o.stepUp.has(identity.strategy) ? singleToolCall(body) : undefined;
     let resolved: ToolResolution | undefined;
     if (name !== undefined) {
       resolved = await resolveTool(name, identity, { registry: o.registry, policy: o.policy, separator: o.separator, only });
-      if (resolved.decision === "denied" && resolved.stepUp && o.stepUp.has(identity.strategy)) {
+      if (resolved.decision === "denied" && resolved.stepUp) {
         throw insufficient("this tool needs the mcp:write scope", url);
       }
     }

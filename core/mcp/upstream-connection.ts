@@ -350,7 +350,8 @@ export class UpstreamConnection {
         }
       }
       client.onclose = () => this.#closed(generation);
-      client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: message(err) });
+      // A transport error can quote the upstream's answer, which may echo a credential the gateway sent.
+      client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: this.#redactor ? this.#redactor.redactText(message(err)) : message(err) });
       // Progress is routed by the tokens this connection minted; any other token reaches nobody.
       client.setNotificationHandler("notifications/progress", (n) => {
         const { progressToken, ...progress } = (n as { params: { progressToken: unknown; progress: number; total?: number; message?: string } }).params;
