@@ -25,6 +25,19 @@ export interface AggregateOptions {
 
 type Params = Record<string, unknown>;
 
+/** One aggregated MCP server instance, and its direct path for plain tool calls. */
+export interface AggregateServer {
+  /** The MCP server, to connect to a transport. */
+  server: Server;
+  /**
+   * Serves one `tools/call` without the MCP server's request machinery: the same resolution, policy,
+   * audit and forwarding, minus the SDK's validation and streaming. Only for a call nothing can follow:
+   * the caller asked for no progress and the session has no upstream connections of its own (so no
+   * server message can belong to it). Returns undefined when the call needs the full path.
+   */
+  directToolCall(params: Params & { name: string }, identity: Identity, known: ToolResolution | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined;
+}
+
 /** What each request hands the server: the caller as authenticated for this very request. */
 export interface CallerInfo {
   identity: Identity;
@@ -92,11 +105,11 @@ function callerOf(ctx: CallCtx, part: "identity" | "resolved" = "identity"): Ide
  * identity may reach, namespaced `<server><sep><name>` (or unprefixed for a single server).
  *
  * @example
- * const server = createAggregateServer({ registry, policy, audit, separator: "__" });
+ * const { server } = createAggregateServer({ registry, policy, audit, separator: "__" });
  * await server.connect(transport);
  * // each request then carries its caller: transport.handleRequest(req, { authInfo: { ..., extra: { caller: { identity } } } })
  */
-export function createAggregateServer(opts: AggregateOptions): Server {
+export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   const { registry, policy, audit, separator, only } = opts;
   // Advertised only when an upstream this server fronts can do it: logging and resource subscriptions.
   const fronted = (only ? [registry.get(only)] : registry.all()).filter((c): c is UpstreamConnection => c !== undefined);
@@ -250,9 +263,12 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     return { tools };
   });
 
-  server.setRequestHandler("tools/call", async (request, ctx) => {
-    const identity = callerOf(ctx);
-    const params = request.params as Params & { name: string };
+  /**
+   * One `tools/call`: resolved against the caller's rights, audited, forwarded by `send` to the server
+   * that has the tool. `known` is a resolution the HTTP layer already made for this very call (OAuth
+   * step-up): never twice.
+   */
+  const callTool = async (identity: Identity, params: Params & { name: string }, known: ToolResolution | undefined, send: (conn: UpstreamConnection, params: Params) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> => {
     const started = performance.now();
     const record = (server: string, tool: string, outcome: "ok" | "tool_error" | "error" | "denied", error?: string) =>
       audit.emit({
@@ -267,10 +283,6 @@ export function createAggregateServer(opts: AggregateOptions): Server {
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         ...(error === undefined ? {} : { error }),
       });
-    // The HTTP layer may already have resolved this very call (for OAuth step-up): never twice.
-    // A session with connections of its own sees what the server offers that caller (tools that need
-    // sampling, say), so it resolves against them rather than the shared listing.
-    const known = wantsOwn() ? undefined : callerOf(ctx, "resolved") as ToolResolution | undefined;
     const r = known?.requested === params.name ? known : await resolveTool(params.name, identity, { registry, policy, separator, only, connect });
     if (r.decision === "unknown") {
       record(r.server ?? "", r.tool ?? params.name, "denied", "unknown tool");
@@ -285,13 +297,21 @@ export function createAggregateServer(opts: AggregateOptions): Server {
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await relay(r.conn, "tools/call", { ...params, name: r.tool }, identity, ctx);
+      const result = await send(r.conn, { ...params, name: r.tool });
       record(r.server, r.tool, result.isError === true ? "tool_error" : "ok");
-      return result as never;
+      return result;
     } catch (err) {
       record(r.server, r.tool, "error", (err as Error).message);
       throw err;
     }
+  };
+
+  server.setRequestHandler("tools/call", async (request, ctx) => {
+    const identity = callerOf(ctx);
+    // A session with connections of its own sees what the server offers that caller (tools that need
+    // sampling, say), so it resolves against them rather than the shared listing.
+    const known = wantsOwn() ? undefined : callerOf(ctx, "resolved");
+    return await callTool(identity, request.params as Params & { name: string }, known, (conn, params) => relay(conn, "tools/call", params, identity, ctx)) as never;
   });
 
   // Prompts, resources and templates: every readable upstream's items, names prefixed.
@@ -379,5 +399,12 @@ export function createAggregateServer(opts: AggregateOptions): Server {
     subscription("resources/unsubscribe");
   }
 
-  return server;
+  return {
+    server,
+    directToolCall(params, identity, known, signal) {
+      const meta = params._meta as { progressToken?: unknown } | undefined;
+      if (wantsOwn() || meta?.progressToken !== undefined) return undefined;
+      return callTool(identity, params, known, (conn, forwarded) => conn.request("tools/call", forwarded, { signal, identity }));
+    },
+  };
 }

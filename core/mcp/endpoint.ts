@@ -1,9 +1,10 @@
-import { createMcpHandler, isLegacyRequest, type Server, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
 import type { Audit } from "../types.ts";
 import type { AccessPolicy } from "../types.ts";
 import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
-import { createAggregateServer } from "./aggregate-server.ts";
+import { type AggregateServer, createAggregateServer } from "./aggregate-server.ts";
+import { directAnswer, plainToolCall } from "./direct-call.ts";
 import { createEventStore } from "./event-store.ts";
 import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
@@ -42,7 +43,7 @@ export interface McpEndpoint {
 
 interface Session extends SessionEntry {
   transport: WebStandardStreamableHTTPServerTransport;
-  server: Server;
+  aggregate: AggregateServer;
 }
 
 interface Binding {
@@ -71,7 +72,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     (ctx) => {
       const binding = ctx.authInfo?.extra?.binding as Binding | undefined;
       if (!binding) throw new Error("request reached the MCP handler without an identity");
-      return createAggregateServer({ registry, policy, audit, separator, only: binding.only });
+      return createAggregateServer({ registry, policy, audit, separator, only: binding.only }).server;
     },
     {
       legacy: "reject",
@@ -80,10 +81,11 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     },
   );
 
-  const unsubscribe = registry.onChange((server, kind) => {
+  const unsubscribe = registry.onChange((changed, kind) => {
     for (const s of sessions.values()) {
-      if (s.only !== undefined && s.only !== server) continue;
-      const send = kind === "tools" ? s.server.sendToolListChanged() : kind === "prompts" ? s.server.sendPromptListChanged() : s.server.sendResourceListChanged();
+      if (s.only !== undefined && s.only !== changed) continue;
+      const { server } = s.aggregate;
+      const send = kind === "tools" ? server.sendToolListChanged() : kind === "prompts" ? server.sendPromptListChanged() : server.sendResourceListChanged();
       send.catch(() => undefined);
     }
     if (kind === "tools") modern.notify.toolsChanged();
@@ -102,20 +104,26 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
       const session = sessions.use(id, identity, { only });
+      // The hot path: a plain tool call is routed and answered as JSON without the SDK's server machinery
+      // (its schema validation, request bookkeeping and SSE stream cost most of the gateway's CPU per call).
+      const call = request.method === "POST" ? plainToolCall(request, body) : undefined;
+      const pending = call && session.aggregate.directToolCall(call.params, identity, resolved, request.signal);
+      if (call && pending) return directAnswer(call.id, pending, id);
       return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
       throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required");
     }
     sessions.admit(identity);
-    const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
+    const aggregate = createAggregateServer({ registry, policy, audit, separator, only, session: true });
+    const { server } = aggregate;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
       maxRequestBodySize: opts.maxBodyBytes,
       // Resumability: SSE events get ids, and a client that reconnects with Last-Event-ID is sent what it
       // missed. One store per session, so no session can ever name or replay another's events.
       eventStore: createEventStore(),
-      onsessioninitialized: (sid) => sessions.add({ ...sessions.entry(sid, identity, only), transport, server }),
+      onsessioninitialized: (sid) => sessions.add({ ...sessions.entry(sid, identity, only), transport, aggregate }),
       onsessionclosed: (sid) => {
         const s = sessions.get(sid);
         if (s) sessions.forget(s);

@@ -179,7 +179,7 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     // Relative, so it holds behind whatever host name the client reached the gateway by.
     const channel = sseChannel(id, `/messages?sessionId=${id}`, pingMs);
     // A session: the caller can be asked things (sampling, elicitation, roots) over its stream.
-    const server = createAggregateServer({ registry, policy, audit, separator, only, session: true });
+    const { server } = createAggregateServer({ registry, policy, audit, separator, only, session: true });
     server.onerror = (err) => log.debug("legacy SSE session error", { session: id.slice(0, 8), error: err.message });
     const session: Session = { ...sessions.entry(id, identity, only), channel, server };
     // Node, Deno and Bun all cancel the stream when the client goes; the request's signal is a second

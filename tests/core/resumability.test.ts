@@ -65,7 +65,9 @@ async function post(key: string, message: Record<string, unknown>, session?: str
     body: JSON.stringify({ jsonrpc: "2.0", ...message }),
   });
   const text = await res.text();
-  return { status: res.status, session: res.headers.get("mcp-session-id"), events: parseSse(text + "\n\n").events };
+  // A server may answer a POST with one JSON message or with an SSE stream: the same message either way.
+  const json = res.headers.get("content-type")?.startsWith("application/json") === true;
+  return { status: res.status, session: res.headers.get("mcp-session-id"), events: json ? [{ data: text }] : parseSse(text + "\n\n").events };
 }
 
 /** A raw 2025-era session: initialize, then notifications/initialized. */
