@@ -227,6 +227,12 @@ function verdicts(results: Result[], micros: MicroResult[]): Verdict[] {
   const out: Verdict[] = [];
   const v = (target: string, measured: string, met: boolean | undefined) => out.push({ target, measured, met });
   if (node && B) v("Node p50 per call no higher than floor B", `${fmt(node.summary.p50)} ms vs ${fmt(B.p50)} ms`, node.summary.p50 <= B.p50);
+  // The relay as a fast path: ratios against floor B in this same run.
+  if (node && B) {
+    v("Node p50 per call at most 0.8x floor B", `${fmt(node.summary.p50)} ms vs ${fmt(B.p50)} ms = ${fmt(node.summary.p50 / B.p50, 2)}x`, node.summary.p50 <= 0.8 * B.p50);
+    v("Node calls/s with 32 clients at least 3x floor B", `${fmt(node.summary.rps32)} vs ${fmt(B.rps32)} calls/s = ${fmt(node.summary.rps32 / B.rps32, 2)}x`, node.summary.rps32 >= 3 * B.rps32);
+  }
+  if (node) v("Node gateway CPU per call with 32 clients at most 250 µs", `${fmt(node.summary.cpu32)} µs`, node.summary.cpu32 <= 250);
   if (node) v("Node p99 under 2x its p50", `${fmt(node.summary.p99)} ms = ${fmt(node.summary.p99 / node.summary.p50, 2)}x ${fmt(node.summary.p50)} ms`, node.summary.p99 < 2 * node.summary.p50);
   if (node) v(`Node calls/s with 32 clients at least 3x mcp-proxy (3 x ${fmt(MCP_PROXY_RPS)} = ${fmt(3 * MCP_PROXY_RPS)})`, `${fmt(node.summary.rps32)} calls/s`, node.summary.rps32 >= 3 * MCP_PROXY_RPS);
   const mcpProxyRun = get("mcp-proxy")?.summary;

@@ -1,4 +1,5 @@
-import { ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
+import { CLIENT_CAPABILITIES_META_KEY, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
+import type { InputRounds, InputWants } from "./input-rounds.ts";
 import type { Audit } from "../types.ts";
 import type { AccessPolicy } from "../types.ts";
 import type { Identity } from "../types.ts";
@@ -7,6 +8,7 @@ import { joinName, MAX_NAME_LENGTH, nameTooLong, splitName } from "./namespacing
 import { resolveTool, type ToolResolution } from "./resolve-tool.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import type { CallerChannel, Listing, UpstreamConnection } from "./upstream-connection.ts";
+import { askableCapabilities, gateServerRequest } from "./server-requests.ts";
 
 /** Inputs of one aggregated MCP server instance (one per session or per stateless request). */
 export interface AggregateOptions {
@@ -21,6 +23,11 @@ export interface AggregateOptions {
    * things and sent logs: upstream connections of its own are opened for it when it needs them.
    */
   session?: boolean;
+  /**
+   * For stateless (2026-07-28) requests: the gateway's input rounds, through which a server's requests
+   * reach a caller that declared the capability as `input_required` results.
+   */
+  rounds?: InputRounds;
 }
 
 type Params = Record<string, unknown>;
@@ -47,7 +54,35 @@ export interface CallerInfo {
 
 type CallCtx = { http?: { authInfo?: { extra?: Record<string, unknown> } } };
 /** The parts of a handler's context the relay uses. */
-type Ctx = NotifyCtx & { mcpReq: { signal: AbortSignal; send(request: unknown): Promise<unknown> } };
+type Ctx = NotifyCtx & {
+  mcpReq: {
+    signal: AbortSignal;
+    send(request: unknown): Promise<unknown>;
+    /** 2026-07-28: the request's `_meta` envelope, the answers of a retried request and its echoed state. */
+    envelope?: Record<string, unknown>;
+    inputResponses?: Record<string, unknown>;
+    requestState?(): unknown;
+  };
+};
+
+/** The methods whose 2026-07-28 results may be `input_required`. */
+const INPUT_METHODS = new Set(["tools/call", "prompts/get", "resources/read"]);
+
+/** What a stateless request declares the gateway may ask of it (capabilities, log level); undefined for nothing. */
+function wantsOf(ctx: Ctx): InputWants | undefined {
+  const envelope = ctx.mcpReq.envelope;
+  const capabilities = askableCapabilities(envelope?.[CLIENT_CAPABILITIES_META_KEY] as Record<string, unknown> | undefined);
+  const level = envelope?.[LOG_LEVEL_META_KEY];
+  const logLevel = typeof level === "string" ? level : undefined;
+  return Object.keys(capabilities).length > 0 || logLevel !== undefined ? { capabilities, logLevel } : undefined;
+}
+
+/** `params` without the fields of a 2026-07-28 retry, which an upstream asked the 2025 way never sees. */
+function withoutRoundFields(params: Record<string, unknown>): Record<string, unknown> {
+  if (!("inputResponses" in params) && !("requestState" in params)) return params;
+  const { inputResponses: _a, requestState: _b, ...rest } = params;
+  return rest;
+}
 
 type ProgressFn = (p: { progress: number; total?: number; message?: string }) => void;
 type NotifyCtx = { mcpReq: { notify(n: { method: "notifications/progress"; params: Record<string, unknown> }): Promise<void> } };
@@ -116,6 +151,16 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   const upstreamCan = (key: "logging" | "subscribe") =>
     fronted.some((c) => key === "logging" ? c.serverCapabilities?.logging !== undefined : (c.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe === true);
   const session = opts.session === true;
+  // A stateless request's own declarations; this server instance serves that one request.
+  let wants: InputWants | undefined;
+  /** The caller of a request; for a stateless one, also what it declares it can be asked. */
+  const enter = (ctx: CallCtx): Identity => {
+    if (!session && opts.rounds) wants = wantsOf(ctx as unknown as Ctx);
+    return callerOf(ctx);
+  };
+  /** A server's log message as this caller sees it: in the aggregate, its logger named after the server. */
+  const logAs = (name: string, params: Record<string, unknown>): Record<string, unknown> =>
+    only ? params : { ...params, logger: params.logger ? `${name}/${String(params.logger)}` : name };
   const server = new Server(
     { name: only ? `portcullis/${only}` : "portcullis", version: VERSION },
     {
@@ -124,7 +169,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
         prompts: { listChanged: true },
         resources: { listChanged: true, ...(session && upstreamCan("subscribe") ? { subscribe: true } : {}) },
         completions: {},
-        ...(session && upstreamCan("logging") ? { logging: {} } : {}),
+        ...((session || opts.rounds) && upstreamCan("logging") ? { logging: {} } : {}),
       },
     },
   );
@@ -143,30 +188,18 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     const caps = callerCaps();
     return "sampling" in caps || "elicitation" in caps || "roots" in caps || logLevel !== undefined || subscriptions.size > 0;
   };
-  const kindOf: Record<string, "sampling" | "elicitation" | "roots"> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
   const ownConnection = (name: string, identity: Identity): Promise<UpstreamConnection | undefined> => {
     if (!wantsOwn()) return Promise.resolve(undefined);
     let pending = own.get(name);
     if (pending) return pending;
-    const caps = callerCaps();
     const channel: CallerChannel = {
-      capabilities: Object.fromEntries(["sampling", "elicitation", "roots"].filter((k) => k in caps).map((k) => [k, caps[k]])),
+      capabilities: askableCapabilities(callerCaps()),
       async onRequest(method, params) {
         const ctx = inflight.get(name)?.at(-1);
-        const record = (outcome: "ok" | "refused" | "error") =>
-          audit.emit({ type: "server_request", server: name, subject: identity.subject, strategy: identity.strategy, kind: kindOf[method] ?? "roots", outcome });
         // Such a request must belong to one of the caller's requests (SEP-2260); with none in progress, nobody is asked.
-        if (!ctx) {
-          record("refused");
-          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} must be sent while a request of the client is in progress`);
-        }
-        const upstream = registry.get(name)?.upstream;
-        if ((kindOf[method] === "sampling" && upstream?.allowSampling === false) || (kindOf[method] === "elicitation" && upstream?.allowElicitation === false)) {
-          record("refused");
-          throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `the gateway does not let server '${name}' send ${method}`);
-        }
+        const record = gateServerRequest({ audit, registry }, name, identity, method, ctx !== undefined);
         try {
-          const result = await ctx.mcpReq.send({ method, params } as never) as Record<string, unknown>;
+          const result = await ctx!.mcpReq.send({ method, params } as never) as Record<string, unknown>;
           record("ok");
           return result;
         } catch (err) {
@@ -176,8 +209,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       },
       onNotification(method, params) {
         if (method === "notifications/message" && logLevel === undefined) return;
-        const shown = method === "notifications/message" && !only ? { ...params, logger: params?.logger ? `${name}/${String(params.logger)}` : name } : params;
-        const n = { method, params: shown ?? {} } as never;
+        const n = { method, params: method === "notifications/message" ? logAs(name, params ?? {}) : params ?? {} } as never;
         const ctx = inflight.get(name)?.at(-1);
         (ctx ? ctx.mcpReq.notify(n) : server.notification(n)).catch(() => undefined);
       },
@@ -202,10 +234,38 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     previousOnclose?.();
   };
   /** The connection that serves this caller on `name`: its own when it needs one, else the shared (or per-user) one. */
+  // A stateless request that declares what it can be asked lists what servers offer such a caller.
   const connect = async (name: string, identity: Identity): Promise<UpstreamConnection | undefined> =>
-    (await ownConnection(name, identity)) ?? await registry.connectionFor(name, identity);
-  /** Forwards over the caller's own connection when it has one, relating what the server starts to `ctx`. */
+    (await ownConnection(name, identity)) ??
+      (wants && opts.rounds && !registry.get(name)?.upstream.perUser ? await opts.rounds.listing(name, identity, wants).catch(() => undefined) : undefined) ??
+      await registry.connectionFor(name, identity);
+  /**
+   * Forwards over the caller's own connection when it has one, relating what the server starts to `ctx`;
+   * a stateless request that can be asked things (or answers what it was asked) goes through the input rounds.
+   */
   const relay = async (shared: UpstreamConnection, method: string, params: Record<string, unknown>, identity: Identity, ctx: Ctx): Promise<Record<string, unknown>> => {
+    params = withoutRoundFields(params);
+    if (!session && opts.rounds && INPUT_METHODS.has(method) && !shared.upstream.perUser) {
+      const state = ctx.mcpReq.requestState?.();
+      if (state !== undefined && typeof state !== "string") throw new ProtocolError(ProtocolErrorCode.InvalidParams, "Invalid or expired requestState");
+      if (wants || state !== undefined) {
+        const token = (params._meta as { progressToken?: unknown } | undefined)?.progressToken;
+        return await opts.rounds.run({
+          server: shared.name,
+          method,
+          target: String(params.name ?? params.uri),
+          params,
+          identity,
+          wants: wants ?? { capabilities: {} },
+          state,
+          inputResponses: ctx.mcpReq.inputResponses,
+          progressToken: typeof token === "string" || typeof token === "number" ? token : undefined,
+          notify: (n) => ctx.mcpReq.notify(n as never),
+          showLog: (p) => logAs(shared.name, p),
+          signal: ctx.mcpReq.signal,
+        });
+      }
+    }
     const conn = (await ownConnection(shared.name, identity)) ?? shared;
     let list = inflight.get(shared.name);
     if (!list) inflight.set(shared.name, list = []);
@@ -253,7 +313,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   };
 
   server.setRequestHandler("tools/list", async (_request, ctx) => {
-    const identity = callerOf(ctx);
+    const identity = enter(ctx);
     const tools = [];
     for (const { conn, listing } of await listings(identity)) {
       for (const tool of listing.tools) {
@@ -307,10 +367,10 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   };
 
   server.setRequestHandler("tools/call", async (request, ctx) => {
-    const identity = callerOf(ctx);
+    const identity = enter(ctx);
     // A session with connections of its own sees what the server offers that caller (tools that need
     // sampling, say), so it resolves against them rather than the shared listing.
-    const known = wantsOwn() ? undefined : callerOf(ctx, "resolved");
+    const known = wantsOwn() || wants ? undefined : callerOf(ctx, "resolved");
     return await callTool(identity, request.params as Params & { name: string }, known, (conn, params) => relay(conn, "tools/call", params, identity, ctx)) as never;
   });
 
@@ -324,10 +384,10 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     return out as Listing[K];
   };
 
-  server.setRequestHandler("prompts/list", async (_request, ctx) => ({ prompts: await readable(callerOf(ctx), "prompts") }));
+  server.setRequestHandler("prompts/list", async (_request, ctx) => ({ prompts: await readable(enter(ctx), "prompts") }));
 
   server.setRequestHandler("prompts/get", async (request, ctx) => {
-    const identity = callerOf(ctx);
+    const identity = enter(ctx);
     const params = request.params as Params & { name: string };
     const { conn, name } = await resolve(identity, params.name, "prompt");
     if (!policy.read(identity, conn.name)) throw invalid(`Unknown prompt: ${shown(params.name)}`);
@@ -335,19 +395,19 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     return await relay(conn, "prompts/get", { ...params, name }, identity, ctx) as never;
   });
 
-  server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(callerOf(ctx), "resources") }));
+  server.setRequestHandler("resources/list", async (_request, ctx) => ({ resources: await readable(enter(ctx), "resources") }));
 
-  server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({ resourceTemplates: await readable(callerOf(ctx), "resourceTemplates") }));
+  server.setRequestHandler("resources/templates/list", async (_request, ctx) => ({ resourceTemplates: await readable(enter(ctx), "resourceTemplates") }));
 
   server.setRequestHandler("resources/read", async (request, ctx) => {
-    const identity = callerOf(ctx);
+    const identity = enter(ctx);
     const params = request.params as Params & { uri: string };
     const conn = await routeUri(identity, params.uri);
     return await relay(conn, "resources/read", params, identity, ctx) as never;
   });
 
   server.setRequestHandler("completion/complete", async (request, ctx) => {
-    const identity = callerOf(ctx);
+    const identity = enter(ctx);
     const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
     if (params.ref.type === "ref/prompt" && params.ref.name) {
       const { conn, name } = await resolve(identity, params.ref.name, "prompt");
@@ -369,7 +429,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   }
   if (session && upstreamCan("logging")) {
     server.setRequestHandler("logging/setLevel", async (request, ctx) => {
-      const identity = callerOf(ctx);
+      const identity = enter(ctx);
       logLevel = (request.params as { level: string }).level;
       // Every server of this caller that logs gets the level, over the caller's own connection.
       for (const shared of await visible(identity)) {
@@ -383,7 +443,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   if (session && upstreamCan("subscribe")) {
     const subscription = (method: "resources/subscribe" | "resources/unsubscribe") =>
       server.setRequestHandler(method, async (request, ctx) => {
-        const identity = callerOf(ctx);
+        const identity = enter(ctx);
         const uri = (request.params as { uri: string }).uri;
         const owner = await routeUri(identity, uri);
         if ((owner.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe !== true) {

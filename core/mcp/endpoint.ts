@@ -5,6 +5,7 @@ import { GatewayError } from "../errors.ts";
 import type { Identity, Logger } from "../types.ts";
 import { type AggregateServer, createAggregateServer } from "./aggregate-server.ts";
 import { directAnswer, plainToolCall } from "./direct-call.ts";
+import { createInputRounds } from "./input-rounds.ts";
 import { createEventStore } from "./event-store.ts";
 import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
@@ -66,13 +67,15 @@ function isInitialize(body: unknown): boolean {
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   const { registry, policy, audit, separator, log } = opts;
   const sessions = createSessionTable<Session>({ ...opts, close: (s) => (s as Session).transport.close() });
+  // 2026-07-28 requests that can be asked things: a server's requests reach them as input_required.
+  const rounds = createInputRounds({ registry, audit });
 
   // 2026-07-28: stateless; one short-lived aggregate server per request, bound to the caller's identity.
   const modern = createMcpHandler(
     (ctx) => {
       const binding = ctx.authInfo?.extra?.binding as Binding | undefined;
       if (!binding) throw new Error("request reached the MCP handler without an identity");
-      return createAggregateServer({ registry, policy, audit, separator, only: binding.only }).server;
+      return createAggregateServer({ registry, policy, audit, separator, only: binding.only, rounds }).server;
     },
     {
       legacy: "reject",
@@ -154,6 +157,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       unsubscribe();
       await sessions.close();
       await modern.close();
+      await rounds.close();
     },
   };
 }
