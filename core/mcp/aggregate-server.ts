@@ -43,6 +43,11 @@ export interface AggregateServer {
    * server message can belong to it). Returns undefined when the call needs the full path.
    */
   directToolCall(params: Params & { name: string }, identity: Identity, known: ToolResolution | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined;
+  /**
+   * The shared connection of the server that owns `uri`, when the identity may read it and the server
+   * takes subscriptions on it; undefined otherwise.
+   */
+  subscribable(identity: Identity, uri: string): Promise<UpstreamConnection | undefined>;
 }
 
 /** What each request hands the server: the caller as authenticated for this very request. */
@@ -167,7 +172,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },
-        resources: { listChanged: true, ...(session && upstreamCan("subscribe") ? { subscribe: true } : {}) },
+        resources: { listChanged: true, ...((session || opts.rounds) && upstreamCan("subscribe") ? { subscribe: true } : {}) },
         completions: {},
         ...((session || opts.rounds) && upstreamCan("logging") ? { logging: {} } : {}),
       },
@@ -465,6 +470,12 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       const meta = params._meta as { progressToken?: unknown } | undefined;
       if (wantsOwn() || meta?.progressToken !== undefined) return undefined;
       return callTool(identity, params, known, (conn, forwarded) => conn.request("tools/call", forwarded, { signal, identity }));
+    },
+    async subscribable(identity, uri) {
+      const owner = await routeUri(identity, uri).catch(() => undefined);
+      if (!owner || owner.upstream.perUser || !registry.get(owner.name)) return undefined;
+      const shared = registry.get(owner.name)!;
+      return (shared.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe === true ? shared : undefined;
     },
   };
 }

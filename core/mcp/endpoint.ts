@@ -6,6 +6,7 @@ import type { Identity, Logger } from "../types.ts";
 import { type AggregateServer, createAggregateServer } from "./aggregate-server.ts";
 import { directAnswer, plainToolCall } from "./direct-call.ts";
 import { createInputRounds } from "./input-rounds.ts";
+import { createListenBridge, isResourceListen } from "./listen.ts";
 import { createEventStore } from "./event-store.ts";
 import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
@@ -53,6 +54,12 @@ interface Binding {
   resolved?: ToolResolution;
 }
 
+/** The request id a `notifications/cancelled` body names, if it is one. */
+function cancelledRequest(body: unknown): unknown {
+  const b = body as { method?: unknown; params?: { requestId?: unknown } } | null;
+  return typeof b === "object" && b !== null && b.method === "notifications/cancelled" ? b.params?.requestId : undefined;
+}
+
 function isInitialize(body: unknown): boolean {
   const one = (m: unknown) => typeof m === "object" && m !== null && (m as { method?: unknown }).method === "initialize";
   return Array.isArray(body) ? body.some(one) : one(body);
@@ -69,6 +76,9 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   const sessions = createSessionTable<Session>({ ...opts, close: (s) => (s as Session).transport.close() });
   // 2026-07-28 requests that can be asked things: a server's requests reach them as input_required.
   const rounds = createInputRounds({ registry, audit });
+  // 2026-07-28 resource subscriptions: routed to the servers that own the URIs, updates to the listeners.
+  const listen = createListenBridge(log);
+  const offUpdates = registry.onResourceUpdated((_server, uri) => modern.notify.resourceUpdated(uri));
 
   // 2026-07-28: stateless; one short-lived aggregate server per request, bound to the caller's identity.
   const modern = createMcpHandler(
@@ -149,12 +159,20 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
         ? await isLegacyRequest(request, body, { maxRequestBodySize: opts.maxBodyBytes })
         : sid !== null);
       if (useLegacy) return legacy(request, identity, body, only, resolved);
-      return modern.fetch(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
+      const info = authInfo({ identity, only, resolved });
+      const cancelled = cancelledRequest(body);
+      if (cancelled !== undefined) listen.cancel(identity, cancelled);
+      if (isResourceListen(body)) {
+        const aggregate = createAggregateServer({ registry, policy, audit, separator, only, rounds });
+        return listen.serve(body, identity, aggregate, request.signal, (narrowed) => modern.fetch(request, { parsedBody: narrowed, authInfo: info }));
+      }
+      return modern.fetch(request, { parsedBody: body, authInfo: info });
     },
     sessionCount: () => sessions.size(),
     expireCredential: (credentialId, at) => sessions.expireCredential(credentialId, at),
     async close() {
       unsubscribe();
+      offUpdates();
       await sessions.close();
       await modern.close();
       await rounds.close();

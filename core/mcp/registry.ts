@@ -32,6 +32,8 @@ export interface UpstreamRegistry {
   callerConnection(name: string, identity: Identity, channel: CallerChannel): UpstreamConnection | undefined;
   /** Subscribes to list changes; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
+  /** Subscribes to `notifications/resources/updated` of the shared connections (subscriptions made on them); returns the unsubscribe function. */
+  onResourceUpdated(listener: (server: string, uri: string) => void): () => void;
   /** Resolves when every upstream has finished its first connection attempt. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -70,6 +72,10 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       }
     }
   };
+  const updateListeners = new Set<(server: string, uri: string) => void>();
+  const updated = (server: string, uri: string): void => {
+    for (const l of updateListeners) l(server, uri);
+  };
   const mappersOf = (u: Upstream) => u.identity === false ? [] : u.identity ?? options.identity;
   const connections = new Map<string, UpstreamConnection>();
   // server -> connections open for single caller sessions
@@ -80,6 +86,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     connections.set(name, new UpstreamConnection(name, upstream, {
       log,
       onChange: emit,
+      onResourceUpdated: updated,
       identity: mappersOf(upstream),
       redactor: options.secrets.redactor,
       context: {
@@ -220,12 +227,17 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onResourceUpdated(listener) {
+      updateListeners.add(listener);
+      return () => updateListeners.delete(listener);
+    },
     ready: () => started,
     async close() {
       clearInterval(sweep);
       offSecrets();
       offUsers?.();
       listeners.clear();
+      updateListeners.clear();
       const users = [...perUser.values()].flatMap((pool) => [...pool.values()]);
       perUser.clear();
       await Promise.all(users.map((p) => p.then((c) => c.close()).catch(() => undefined)));

@@ -87,6 +87,8 @@ const CALLER_NOTIFICATIONS = ["notifications/message", "notifications/resources/
 export interface ConnectionOptions {
   /** Set for a connection of one caller session (see CallerChannel). */
   caller?: CallerChannel;
+  /** A shared connection's `notifications/resources/updated` (for subscriptions made on it), by URI. */
+  onResourceUpdated?: (server: string, uri: string) => void;
   /** Called once when the connection is closed for good. */
   onClosed?: () => void;
   log: Logger;
@@ -116,6 +118,7 @@ export class UpstreamConnection {
   #reservedMeta: ReadonlySet<string>;
   #caller: CallerChannel | undefined;
   #onClosed: (() => void) | undefined;
+  #onResourceUpdated: ((server: string, uri: string) => void) | undefined;
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
   #redactor: Redactor | undefined;
@@ -145,6 +148,7 @@ export class UpstreamConnection {
     this.#ownsUpstream = options.ownsUpstream ?? true;
     this.#caller = options.caller;
     this.#onClosed = options.onClosed;
+    this.#onResourceUpdated = options.onResourceUpdated;
     this.#redactor = options.redactor;
     this.#via = upstream.identityVia ?? "meta";
   }
@@ -348,6 +352,13 @@ export class UpstreamConnection {
         for (const method of CALLER_NOTIFICATIONS) {
           client.setNotificationHandler(method as never, ((n: { params?: Record<string, unknown> }) => caller.onNotification(method, this.#redactor ? this.#redactor.redact(n.params) : n.params)) as never);
         }
+      }
+      const onUpdated = this.#onResourceUpdated;
+      if (!caller && onUpdated) {
+        client.setNotificationHandler("notifications/resources/updated", (n) => {
+          const uri = (n as { params?: { uri?: unknown } }).params?.uri;
+          if (typeof uri === "string") onUpdated(this.name, uri);
+        });
       }
       client.onclose = () => this.#closed(generation);
       // A transport error can quote the upstream's answer, which may echo a credential the gateway sent.
