@@ -202,7 +202,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       async onRequest(method, params) {
         const ctx = inflight.get(name)?.at(-1);
         // Such a request must belong to one of the caller's requests (SEP-2260); with none in progress, nobody is asked.
-        const record = gateServerRequest({ audit, registry }, name, identity, method, ctx !== undefined);
+        const record = gateServerRequest(audit, name, registry.get(name)?.upstream, identity, method, ctx !== undefined);
         try {
           const result = await ctx!.mcpReq.send({ method, params } as never) as Record<string, unknown>;
           record("ok");

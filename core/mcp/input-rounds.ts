@@ -149,7 +149,7 @@ export function createInputRounds(o: InputRoundsOptions): InputRounds {
       capabilities: askableCapabilities(wants.capabilities),
       async onRequest(method, params) {
         const round = entry.holder;
-        const record = gateServerRequest(o, server, identity, method, round !== undefined);
+        const record = gateServerRequest(o.audit, server, o.registry.get(server)?.upstream, identity, method, round !== undefined);
         return await new Promise((resolve, reject) => {
           round!.asks.push({ key: `${method.split("/")[0]}-${++round!.nextKey}`, method, params, sent: false, resolve, reject, record });
           round!.wake?.();

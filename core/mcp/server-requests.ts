@@ -1,6 +1,5 @@
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
-import type { Audit, Identity } from "../types.ts";
-import type { UpstreamRegistry } from "./registry.ts";
+import type { Audit, Identity, Upstream } from "../types.ts";
 
 /** The requests a server may send its client, by the client capability each needs. */
 export const SERVER_REQUEST_KINDS: Record<string, "sampling" | "elicitation" | "roots"> = {
@@ -24,24 +23,24 @@ export type ServerRequestRecord = (outcome: "ok" | "refused" | "error") => void;
  * Throws the refusal as a JSON-RPC error; otherwise returns how to record the outcome.
  *
  * @example
- * const record = gateServerRequest({ audit, registry }, "everything", identity, "sampling/createMessage", true);
+ * const record = gateServerRequest(audit, "everything", registry.get("everything")?.upstream, identity, "sampling/createMessage", true);
  * try { const r = await ask(); record("ok"); } catch (e) { record("error"); throw e; }
  */
 export function gateServerRequest(
-  o: { audit: Audit; registry: UpstreamRegistry },
+  audit: Audit,
   server: string,
+  upstream: Pick<Upstream, "allowSampling" | "allowElicitation"> | undefined,
   identity: Identity,
   method: string,
   inProgress: boolean,
 ): ServerRequestRecord {
   const kind = SERVER_REQUEST_KINDS[method] ?? "roots";
   const record: ServerRequestRecord = (outcome) =>
-    o.audit.emit({ type: "server_request", server, subject: identity.subject, strategy: identity.strategy, kind, outcome });
+    audit.emit({ type: "server_request", server, subject: identity.subject, strategy: identity.strategy, kind, outcome });
   if (!inProgress) {
     record("refused");
     throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${method} must be sent while a request of the client is in progress`);
   }
-  const upstream = o.registry.get(server)?.upstream;
   if ((kind === "sampling" && upstream?.allowSampling === false) || (kind === "elicitation" && upstream?.allowElicitation === false)) {
     record("refused");
     throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `the gateway does not let server '${server}' send ${method}`);

@@ -6,6 +6,7 @@ import type { Identity, IdentityMapper, Logger, TransportContext, Upstream } fro
 import { unrefTimer } from "../unref-timer.ts";
 import { VERSION } from "../version.ts";
 import { MAX_NAME_LENGTH, nameTooLong } from "./namespacing.ts";
+import { SERVER_REQUEST_KINDS } from "./server-requests.ts";
 
 /** What an upstream offers, cached between list-changed notifications. */
 export interface Listing {
@@ -80,7 +81,6 @@ export interface CallerChannel {
   onNotification(method: string, params: Record<string, unknown> | undefined): void;
 }
 
-const CALLER_REQUESTS: Record<string, string> = { "sampling/createMessage": "sampling", "elicitation/create": "elicitation", "roots/list": "roots" };
 const CALLER_NOTIFICATIONS = ["notifications/message", "notifications/resources/updated"];
 
 /** What a connection needs besides its upstream. */
@@ -343,7 +343,7 @@ export class UpstreamConnection {
       const caller = this.#caller;
       const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: caller?.capabilities ?? {} });
       if (caller) {
-        for (const [method, capability] of Object.entries(CALLER_REQUESTS)) {
+        for (const [method, capability] of Object.entries(SERVER_REQUEST_KINDS)) {
           if (!(capability in caller.capabilities)) continue;
           // What the server asks the caller can quote a credential the gateway gave it: redacted like its results.
           client.setRequestHandler(method as never, (async (request: { params?: Record<string, unknown> }) =>
