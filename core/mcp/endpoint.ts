@@ -46,6 +46,8 @@ export interface McpEndpoint {
 interface Session extends SessionEntry {
   transport: WebStandardStreamableHTTPServerTransport;
   aggregate: AggregateServer;
+  /** Tool calls in flight on the direct path, by JSON-RPC id: how to cancel each. */
+  direct: Map<string, AbortController>;
 }
 
 interface Binding {
@@ -73,7 +75,13 @@ function isInitialize(body: unknown): boolean {
  */
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
   const { registry, policy, audit, separator, log } = opts;
-  const sessions = createSessionTable<Session>({ ...opts, close: (s) => (s as Session).transport.close() });
+  const sessions = createSessionTable<Session>({
+    ...opts,
+    close: (s) => {
+      for (const call of (s as Session).direct.values()) call.abort(new Error("the session ended"));
+      return (s as Session).transport.close();
+    },
+  });
   // 2026-07-28 requests that can be asked things: a server's requests reach them as input_required.
   const rounds = createInputRounds({ registry, audit });
   // 2026-07-28 resource subscriptions: routed to the servers that own the URIs, updates to the listeners.
@@ -120,8 +128,18 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       // The hot path: a plain tool call is routed and answered as JSON without the SDK's server machinery
       // (its schema validation, request bookkeeping and SSE stream cost most of the gateway's CPU per call).
       const call = request.method === "POST" ? plainToolCall(request, body) : undefined;
-      const pending = call && session.aggregate.directToolCall(call.params, identity, resolved, request.signal);
-      if (call && pending) return directAnswer(call.id, pending, id);
+      if (call) {
+        // Cancelled when the caller goes away or sends notifications/cancelled for it (below).
+        const cancel = new AbortController();
+        const pending = session.aggregate.directToolCall(call.params, identity, resolved, AbortSignal.any([request.signal, cancel.signal]));
+        if (pending) {
+          const key = JSON.stringify(call.id);
+          session.direct.set(key, cancel);
+          return directAnswer(call.id, pending.finally(() => session.direct.get(key) === cancel && session.direct.delete(key)), id);
+        }
+      }
+      const cancelled = cancelledRequest(body);
+      if (cancelled !== undefined) session.direct.get(JSON.stringify(cancelled))?.abort(new Error("cancelled by the client"));
       return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
@@ -136,7 +154,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       // Resumability: SSE events get ids, and a client that reconnects with Last-Event-ID is sent what it
       // missed. One store per session, so no session can ever name or replay another's events.
       eventStore: createEventStore(),
-      onsessioninitialized: (sid) => sessions.add({ ...sessions.entry(sid, identity, only), transport, aggregate }),
+      onsessioninitialized: (sid) => sessions.add({ ...sessions.entry(sid, identity, only), transport, aggregate, direct: new Map() }),
       onsessionclosed: (sid) => {
         const s = sessions.get(sid);
         if (s) sessions.forget(s);

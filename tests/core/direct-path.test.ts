@@ -6,6 +6,7 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import type { AuditEvent } from "../../core/mod.ts";
 import { bearer } from "../../plugins/mod.ts";
+import { McpServer } from "@modelcontextprotocol/server";
 import { inProcess } from "../../examples/custom-upstream.ts";
 import { BASE, bearerAuth, echoServer, harness, type Harness, type Seen } from "../fixtures/in-process.ts";
 
@@ -14,12 +15,32 @@ let h: Harness;
 const events: AuditEvent[] = [];
 let alice: Record<string, string>;
 let limited: Record<string, string>;
+/** What the `slow` server's `wait` tool saw: whether its call was cancelled. */
+const waits: Array<"started" | "cancelled" | "finished"> = [];
+
+/** A server whose `wait` tool runs until cancelled (or 10 s). */
+function slow(): McpServer {
+  const server = new McpServer({ name: "slow", version: "1" });
+  server.registerTool("wait", { description: "Waits until cancelled." }, async (ctx) => {
+    waits.push("started");
+    const outcome = await new Promise<"cancelled" | "finished">((resolve) => {
+      const timer = setTimeout(() => resolve("finished"), 10_000);
+      ctx.mcpReq.signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        resolve("cancelled");
+      });
+    });
+    waits.push(outcome);
+    return { content: [{ type: "text", text: outcome }] };
+  });
+  return server;
+}
 
 test.before(async () => {
   h = await harness({
     auth: bearer(),
     audit: [{ name: "audit:test", write: (e) => void events.push(e) }],
-    servers: { echo: inProcess({ label: "echo", build: () => echoServer("echo") }) },
+    servers: { echo: inProcess({ label: "echo", build: () => echoServer("echo") }), slow: inProcess({ label: "slow", build: slow }) },
   });
   alice = bearerAuth((await h.token({ user: "alice", email: "alice@example.com" })).token);
   limited = bearerAuth((await h.token({ user: "lim", permissions: { tools: ["echo__shout"] } })).token);
@@ -105,6 +126,20 @@ test("what the direct path cannot serve exactly takes the full path: headers, ba
   const bad = await post({ ...message, params: { name: "echo__shout", arguments: "x" } });
   assert.not.ok(bad.text.includes("ECHO"), bad.text);
   assert.match(bad.text, /"error"/);
+});
+
+test("a call on the direct path is cancelled upstream by the caller's notifications/cancelled", async () => {
+  const session = await h.open(alice);
+  const answer = h.rpc(alice, { id: 41, method: "tools/call", params: { name: "slow__wait", arguments: {} } }, { session });
+  const until = Date.now() + 5_000;
+  while (!waits.includes("started") && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(waits.includes("started"));
+  const note = await h.rpc(alice, { method: "notifications/cancelled", params: { requestId: 41, reason: "user" } }, { session });
+  assert.is(note.status, 202);
+  const r = await answer;
+  assert.ok(r.body.error, JSON.stringify(r.body));
+  while (!waits.includes("cancelled") && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(waits, ["started", "cancelled"]);
 });
 
 test.run();
