@@ -151,10 +151,10 @@ function callerOf(ctx: CallCtx, part: "identity" | "resolved" = "identity"): Ide
  */
 export function createAggregateServer(opts: AggregateOptions): AggregateServer {
   const { registry, policy, audit, separator, only } = opts;
-  // Advertised only when an upstream this server fronts can do it: logging and resource subscriptions.
+  // Advertised only when an upstream this server fronts can do it: logging, completions, resource subscriptions.
   const fronted = (only ? [registry.get(only)] : registry.all()).filter((c): c is UpstreamConnection => c !== undefined);
-  const upstreamCan = (key: "logging" | "subscribe") =>
-    fronted.some((c) => key === "logging" ? c.serverCapabilities?.logging !== undefined : (c.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe === true);
+  const upstreamCan = (key: "logging" | "completions" | "subscribe") =>
+    fronted.some((c) => key === "subscribe" ? (c.serverCapabilities?.resources as { subscribe?: boolean } | undefined)?.subscribe === true : c.serverCapabilities?.[key] !== undefined);
   const session = opts.session === true;
   // A stateless request's own declarations; this server instance serves that one request.
   let wants: InputWants | undefined;
@@ -173,7 +173,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
         tools: { listChanged: true },
         prompts: { listChanged: true },
         resources: { listChanged: true, ...((session || opts.rounds) && upstreamCan("subscribe") ? { subscribe: true } : {}) },
-        completions: {},
+        ...(upstreamCan("completions") ? { completions: {} } : {}),
         ...((session || opts.rounds) && upstreamCan("logging") ? { logging: {} } : {}),
       },
     },
@@ -411,7 +411,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     return await relay(conn, "resources/read", params, identity, ctx) as never;
   });
 
-  server.setRequestHandler("completion/complete", async (request, ctx) => {
+  if (upstreamCan("completions")) server.setRequestHandler("completion/complete", async (request, ctx) => {
     const identity = enter(ctx);
     const params = request.params as Params & { ref: { type: string; name?: string; uri?: string } };
     if (params.ref.type === "ref/prompt" && params.ref.name) {

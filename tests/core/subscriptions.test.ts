@@ -67,6 +67,14 @@ test.after(async () => {
   await gw.close();
 });
 
+test("the gateway advertises what its upstreams can do: subscriptions here, but neither logging nor completions", async () => {
+  const alice = await client(await token({ user: "alice" }), "2025-11-25");
+  const caps = alice.client.getServerCapabilities() as Record<string, any>;
+  assert.is(caps.resources?.subscribe, true);
+  assert.is(caps.logging, undefined);
+  assert.is(caps.completions, undefined);
+});
+
 test("2025-11-25: a session's subscriptions to two servers bring it both servers' updates, and nobody else's", async () => {
   const alice = await client(await token({ user: "alice" }), "2025-11-25");
   const bob = await client(await token({ user: "bob" }), "2025-11-25");
