@@ -38,6 +38,8 @@ export interface Upstream {
   allowElicitation?: boolean;
   /** Most connections of its own this server gets for single caller sessions at once; default 32. */
   maxCallerConnections?: number;
+  /** Most of those one user (principal) holds at once on this server; default 8. */
+  maxCallerConnectionsPerUser?: number;
   /** Per-request timeout in milliseconds (default 60000). */
   timeoutMs?: number;
   /** Connect timeout in milliseconds (default 15000). */

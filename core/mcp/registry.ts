@@ -52,6 +52,7 @@ export interface RegistryOptions {
 
 const DEFAULT_IDLE_SECONDS = 600;
 const DEFAULT_MAX_CALLER_CONNECTIONS = 32;
+const DEFAULT_MAX_CALLER_CONNECTIONS_PER_USER = 8;
 
 /**
  * Creates a connection for every configured upstream and starts connecting them all in the background.
@@ -78,7 +79,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
   };
   const mappersOf = (u: Upstream) => u.identity === false ? [] : u.identity ?? options.identity;
   const connections = new Map<string, UpstreamConnection>();
-  // server -> connections open for single caller sessions
+  // server (and server + principal) -> connections open for single callers
   const callerConnections = new Map<string, number>();
   // server -> principal (issuer-qualified subject) -> that user's connection
   const perUser = new Map<string, Map<string, Promise<UpstreamConnection>>>();
@@ -205,9 +206,25 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
           { server: name },
         );
       }
+      const userKey = `${name}\u0000${principalOf(identity)}`;
+      const mine = callerConnections.get(userKey) ?? 0;
+      const maxMine = upstream.maxCallerConnectionsPerUser ?? DEFAULT_MAX_CALLER_CONNECTIONS_PER_USER;
+      if (mine >= maxMine) {
+        throw new ProtocolError(
+          ProtocolErrorCode.InternalError,
+          `You already hold ${maxMine} connections of your own to server '${name}' (maxCallerConnectionsPerUser); close a session or try again later`,
+          { server: name },
+        );
+      }
       callerConnections.set(name, open + 1);
+      callerConnections.set(userKey, mine + 1);
       return new UpstreamConnection(name, upstream, {
-        onClosed: () => callerConnections.set(name, (callerConnections.get(name) ?? 1) - 1),
+        onClosed: () => {
+          callerConnections.set(name, (callerConnections.get(name) ?? 1) - 1);
+          const left = (callerConnections.get(userKey) ?? 1) - 1;
+          if (left > 0) callerConnections.set(userKey, left);
+          else callerConnections.delete(userKey);
+        },
         log,
         // The caller session's own lists are the shared connection's; nothing to fan out from here.
         onChange: () => undefined,

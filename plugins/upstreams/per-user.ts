@@ -19,26 +19,31 @@ export interface CallerOptions {
    * things, sets a log level or subscribes gets its own): for a stdio server each is a process; default 32.
    */
   maxCallerConnections?: number;
+  /** Most of those one user holds at once on this server, so one user cannot take them all; default 8. */
+  maxCallerConnectionsPerUser?: number;
 }
 
 /**
- * Validates `allowSampling`, `allowElicitation` and `maxCallerConnections` into the upstream's fields.
+ * Validates `allowSampling`, `allowElicitation`, `maxCallerConnections` and `maxCallerConnectionsPerUser` into the upstream's fields.
  *
  * @example
  * const caller = callerOptionsOf(options, "stdio");
  */
-export function callerOptionsOf(options: CallerOptions, path: string): Pick<Upstream, "allowSampling" | "allowElicitation" | "maxCallerConnections"> {
+export function callerOptionsOf(options: CallerOptions, path: string): Pick<Upstream, "allowSampling" | "allowElicitation" | "maxCallerConnections" | "maxCallerConnectionsPerUser"> {
   for (const key of ["allowSampling", "allowElicitation"] as const) {
     if (options[key] !== undefined && typeof options[key] !== "boolean") throw configError(`${path}.${key}`, "expected true or false", JSON.stringify(options[key]));
   }
-  const max = options.maxCallerConnections;
-  if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 1)) {
-    throw configError(`${path}.maxCallerConnections`, "expected a positive integer", JSON.stringify(max));
+  for (const key of ["maxCallerConnections", "maxCallerConnectionsPerUser"] as const) {
+    const max = options[key];
+    if (max !== undefined && (typeof max !== "number" || !Number.isInteger(max) || max < 1)) {
+      throw configError(`${path}.${key}`, "expected a positive integer", JSON.stringify(max));
+    }
   }
   return {
     ...(options.allowSampling === undefined ? {} : { allowSampling: options.allowSampling }),
     ...(options.allowElicitation === undefined ? {} : { allowElicitation: options.allowElicitation }),
-    ...(max === undefined ? {} : { maxCallerConnections: max }),
+    ...(options.maxCallerConnections === undefined ? {} : { maxCallerConnections: options.maxCallerConnections }),
+    ...(options.maxCallerConnectionsPerUser === undefined ? {} : { maxCallerConnectionsPerUser: options.maxCallerConnectionsPerUser }),
   };
 }
 

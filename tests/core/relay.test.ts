@@ -139,6 +139,32 @@ test("per server: sampling can be refused, and connections of their own are boun
   }
 });
 
+test("one user cannot take all of a server's own connections: maxCallerConnectionsPerUser", async () => {
+  const bounded = await startGateway({
+    auth: [await testAuth()],
+    servers: { everything: stdio({ command: "node", args: [EVERYTHING, "stdio"], stderr: "ignore", maxCallerConnectionsPerUser: 1 }) },
+  });
+  try {
+    const open = async (key: string, who: string) => {
+      const c = new Client({ name: who, version: "1" }, { capabilities: { sampling: {} }, versionNegotiation: { mode: "legacy" } });
+      c.setRequestHandler("sampling/createMessage", () => ({ model: "m", role: "assistant", content: { type: "text", text: `for ${who}` } }));
+      await c.connect(new StreamableHTTPClientTransport(new URL(`${bounded.url}/mcp`), { requestInit: { headers: { "x-team-key": key } } }));
+      clients.push(c);
+      return c;
+    };
+    const first = await open(ALICE_KEY, "alice");
+    assert.match(textOf(await first.callTool({ name: "everything__echo", arguments: { message: "one" } })), "one");
+    const second = await open(ALICE_KEY, "alice");
+    const err = await second.callTool({ name: "everything__echo", arguments: { message: "two" } }).then(() => "", (e: Error) => e.message);
+    assert.match(err, "maxCallerConnectionsPerUser");
+    // Another user is not held back by Alice's connections.
+    const bob = await open(BOB_KEY, "bob");
+    assert.match(textOf(await bob.callTool({ name: "everything__echo", arguments: { message: "bob" } })), "bob");
+  } finally {
+    await bounded.close();
+  }
+});
+
 test("a server's sampling request quoting a credential the gateway gave it reaches the caller redacted", async () => {
   const KEY = "sampling-leak-key-0123456789abcdef";
   (globalThis as { process?: { env: Record<string, string> } }).process!.env.PC_RELAY_KEY = KEY;
