@@ -1,5 +1,5 @@
 import { createAudit } from "./audit/bus.ts";
-import { adminTokenStrategy } from "./auth/admin-token.ts";
+import { adminBearerStrategy, adminTokenStrategy } from "./auth/admin-token.ts";
 import { authenticator } from "./auth/authenticate.ts";
 import { permissionPolicy } from "./auth/permissions.ts";
 import { resolveConfig } from "./config/resolve.ts";
@@ -9,6 +9,7 @@ import { createRouter, type OwnedRoute } from "./http/router.ts";
 import { handleRequest, stripHeaders } from "./http/steps.ts";
 import { createMcpEndpoint } from "./mcp/endpoint.ts";
 import { createRegistry } from "./mcp/registry.ts";
+import type { UpstreamConnection } from "./mcp/upstream-connection.ts";
 import { legacySseRoutes } from "./mcp/legacy-sse.ts";
 import { mcpRoutes } from "./mcp/route.ts";
 import { credentialRoutes, findVault } from "./secrets/api.ts";
@@ -65,9 +66,10 @@ export function createGateway(input: GatewayConfig): Gateway {
   };
   const offInvalidate = tokens.onInvalidate(expire);
 
-  // `/mcp` takes only the configured strategies; the admin API also takes the static admin token.
+  // `/mcp` takes only the configured strategies; the admin API also takes the static admin token, and
+  // gateway tokens with the admin scope whatever the configured strategies are.
   const admin = config.admin.token === undefined ? [] : [adminTokenStrategy(config.admin.token)];
-  const authenticate = authenticator({ mcp: config.auth, other: [...admin, ...config.auth], audit });
+  const authenticate = authenticator({ mcp: config.auth, other: [...admin, ...config.auth, adminBearerStrategy(tokens)], audit });
 
   const router = createRouter([
     ...owned("core", [
@@ -83,7 +85,7 @@ export function createGateway(input: GatewayConfig): Gateway {
         hasResourceMetadata: () => router.has("GET", "/.well-known/oauth-protected-resource/mcp"),
       }),
       ...legacy.routes,
-      ...tokenRoutes({ tokens, separator: server.separator, defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds, bodyTimeoutMs: server.bodyTimeoutMs }),
+      ...tokenRoutes({ tokens, store: config.tokens.store, strategies: config.auth, separator: server.separator, defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds, bodyTimeoutMs: server.bodyTimeoutMs }),
       ...credentialRoutes({ vault, users: userCredentials, servers: config.servers, bodyTimeoutMs: server.bodyTimeoutMs }),
       { method: "GET", path: "/.well-known/jwks.json", handler: async () => json(await keys.jwks()) },
       ...["GET", "HEAD"].map((method) => ({
@@ -91,9 +93,14 @@ export function createGateway(input: GatewayConfig): Gateway {
         path: "/healthz",
         handler: () => {
           const upstreams: Record<string, string> = {};
-          for (const c of registry.all()) upstreams[c.name] = c.state;
+          // A server failing to connect is named with its last error, how many attempts and since when.
+          const failures: Record<string, NonNullable<UpstreamConnection["failure"]>> = {};
+          for (const c of registry.all()) {
+            upstreams[c.name] = c.state;
+            if (c.failure) failures[c.name] = c.failure;
+          }
           const degraded = Object.values(upstreams).some((s) => s !== "ready");
-          return json({ status: degraded ? "degraded" : "ok", upstreams, sessions: endpoint.sessionCount() + legacy.sessionCount() });
+          return json({ status: degraded ? "degraded" : "ok", upstreams, ...(Object.keys(failures).length > 0 ? { failures } : {}), sessions: endpoint.sessionCount() + legacy.sessionCount() });
         },
       })),
     ]),
@@ -118,15 +125,23 @@ export function createGateway(input: GatewayConfig): Gateway {
     for (const plugin of [...config.auth, ...mappers, ...config.secrets]) await plugin.setup?.(pluginContext);
     await userCredentials.setup();
     if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin())) {
-      const { record, secret } = await tokens.create(
-        { user: "admin", name: "First admin", scopes: ["admin", "mcp:read", "mcp:write"], expiresInSeconds: config.tokens.maxLifetimeSeconds },
-        "bootstrap",
-      );
-      // Printed once, straight to the terminal and never through the logger or the audit trail.
-      console.error(
-        `\n[portcullis] No admin was configured, so an admin token was created (id ${record.id}).\n` +
-          `[portcullis] It is shown only this once; only its hash is stored:\n\n    ${secret}\n`,
-      );
+      // A library prints no secrets: the first admin token goes to whoever asked for it (the CLI prints it).
+      const receive = input.admin?.onBootstrap;
+      if (receive === undefined) {
+        log.info("no admin is configured: set admin.token, or admin.onBootstrap to receive a first admin token");
+      } else {
+        const { record, secret } = await tokens.create(
+          { user: "admin", name: "First admin", scopes: ["admin", "mcp:read", "mcp:write"], expiresInSeconds: config.tokens.maxLifetimeSeconds },
+          "bootstrap",
+        );
+        try {
+          await receive(secret, record.id);
+        } catch (err) {
+          // A secret nobody received must not count as the admin: the next start makes another.
+          await tokens.revoke(record.id, "bootstrap");
+          throw err;
+        }
+      }
     }
   })();
   started.catch((err) => log.error("gateway start failed", { error: err instanceof Error ? err.message : String(err) }));

@@ -1,9 +1,13 @@
 import { readBearer } from "../http/bearer.ts";
-import { constantTimeEqual, hashSecretSync } from "../tokens/secret.ts";
-import type { AuthStrategy, Identity } from "../types.ts";
+import { constantTimeEqual, hashSecretSync, TOKEN_PREFIX } from "../tokens/secret.ts";
+import { identityOf } from "../tokens/service.ts";
+import type { AuthStrategy, Identity, TokenService } from "../types.ts";
 
 /** The strategy name of the configured static admin token (`admin.token`, `PORTCULLIS_ADMIN_TOKEN`). */
 export const ADMIN_TOKEN_STRATEGY = "admin-token";
+
+/** The strategy name of gateway bearer tokens with the admin scope taken by the admin API on its own. */
+export const ADMIN_BEARER_STRATEGY = "admin-bearer";
 
 /**
  * The configured static admin token as an ordinary strategy: it recognises exactly that bearer token
@@ -22,6 +26,39 @@ export function adminTokenStrategy(token: string): AuthStrategy {
       const presented = readBearer(request);
       if (presented === undefined || !constantTimeEqual(hashSecretSync(presented), hash)) return undefined;
       return { identity: { ...identity, roles: [], scopes: ["admin"] } };
+    },
+  };
+}
+
+/**
+ * Gateway bearer tokens (`Authorization: Bearer pt_...`) carrying the `admin` scope, such as the one the
+ * gateway prints at its first start, whatever strategies authenticate `/mcp` (an API-key or OAuth
+ * config has no `bearer()`): the admin API must always take its own admin credentials. The gateway puts
+ * it after the configured strategies on admin and user routes only, so where `bearer()` is configured
+ * that decides as before, and a token is never made valid on `/mcp` by it. A `pt_` token without the
+ * admin scope is refused: no configured strategy takes it.
+ *
+ * @example
+ * const other = [adminTokenStrategy(token), ...config.auth, adminBearerStrategy(tokens)];
+ */
+export function adminBearerStrategy(tokens: TokenService): AuthStrategy {
+  return {
+    name: ADMIN_BEARER_STRATEGY,
+    async authenticate(request) {
+      const presented = readBearer(request);
+      if (presented === undefined || !presented.startsWith(TOKEN_PREFIX)) return undefined;
+      const result = await tokens.verify(presented, "token");
+      if (!result.ok) return { error: { code: result.code, reason: result.reason, tokenId: result.tokenId } };
+      if (!result.record.scopes.includes("admin")) {
+        return {
+          error: {
+            code: "ERR_INVALID_CREDENTIAL",
+            reason: "this gateway's auth does not take bearer tokens; only tokens with the admin scope are taken, on the admin API",
+            tokenId: result.record.id,
+          },
+        };
+      }
+      return { identity: identityOf(result.record, ADMIN_BEARER_STRATEGY) };
     },
   };
 }

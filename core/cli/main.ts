@@ -10,16 +10,19 @@
  * // node dist/cli.js start --config gateway.config.ts --port 8787
  * @module
  */
+import { join } from "node:path";
 import process from "node:process";
 import { parseArgs } from "node:util";
+import { warnAboutEnv } from "../config/env.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { isGatewayError } from "../errors.ts";
 import { createGateway } from "../gateway.ts";
 import { serve } from "../serve/mod.ts";
-import type { GatewayConfig } from "../types.ts";
+import type { GatewayConfig, Upstream } from "../types.ts";
 import { VERSION } from "../version.ts";
+import { jsonlAudit } from "../../plugins/audit/jsonl.ts";
 import { fileStore } from "../../plugins/stores/file.ts";
-import { jsonAuthTypes, loadConfigFile } from "./load-config.ts";
+import { authWithEnvironment, loadConfigFile } from "./load-config.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tokensCommand } from "./tokens.ts";
 
@@ -44,36 +47,44 @@ Usage:
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
 config's server.port, then 8787. Tokens are stored in $PORTCULLIS_DATA_DIR (default ./.portcullis) unless
-the config names a store. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies; oauth keeps the config's.
+the config names a store, and audit events go to audit.jsonl there unless the config names its sinks or
+says audit: false. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies; oauth,
+oauth-server and oidc keep the config's; $PORTCULLIS_AUTH_ENABLED=false turns auth off. PORTKEY_AUTH_TYPE
+and PORTKEY_AUTH_ENABLED are accepted as aliases. A .json config is described by schema/gateway.config.schema.json.
 `;
 
-/** Applies the environment's overrides and the CLI's defaults (the file store) to a loaded config. */
+/**
+ * Applies the environment's overrides and the CLI's defaults to a loaded config: the file store and the
+ * JSONL audit file in the data directory (unless the config names its own, or says `audit: false`).
+ */
 function withEnvironment(config: GatewayConfig): GatewayConfig {
   const out: GatewayConfig = { ...config };
-  if (!out.tokens?.store) out.tokens = { ...out.tokens, store: fileStore({ dir: process.env.PORTCULLIS_DATA_DIR || ".portcullis" }) };
-  const type = process.env.PORTCULLIS_AUTH_TYPE;
-  const enabled = process.env.PORTCULLIS_AUTH_ENABLED;
-  if (enabled !== undefined && !["true", "false", "1", "0"].includes(enabled)) {
-    fail(`PORTCULLIS_AUTH_ENABLED: expected true or false, received ${JSON.stringify(enabled)}`);
-  }
-  if (enabled === "false" || enabled === "0") {
-    out.auth = [];
-  } else if (type) {
-    const make = jsonAuthTypes[type];
-    if (!make) fail(`PORTCULLIS_AUTH_TYPE: expected one of ${Object.keys(jsonAuthTypes).join(", ")}, received ${JSON.stringify(type)}`);
-    if (type === "oauth") {
-      // OAuth needs an issuer and client settings, which do not fit in one variable: the config says them.
-      const strategies = config.auth === undefined ? [] : Array.isArray(config.auth) ? config.auth : [config.auth];
-      // An OAuth strategy is one that publishes protected-resource metadata (RFC 9728), whatever its name.
-      if (!strategies.some((s) => s.routes?.some((r) => r.path === "/.well-known/oauth-protected-resource"))) {
-        fail('PORTCULLIS_AUTH_TYPE=oauth: the config must give the OAuth settings (auth: { "type": "oauth", "issuer", ... } in a JSON config, or oauthServer()/oidc() in gateway.config.ts)');
-      }
-      return out;
-    }
-    const header = process.env.PORTCULLIS_API_KEY_HEADER;
-    out.auth = make(header === undefined ? { type } : { type, header }, "PORTCULLIS_AUTH_TYPE");
-  }
+  const dataDir = process.env.PORTCULLIS_DATA_DIR || ".portcullis";
+  if (!out.tokens?.store) out.tokens = { ...out.tokens, store: fileStore({ dir: dataDir }) };
+  if (out.audit === undefined) out.audit = [jsonlAudit({ path: join(dataDir, "audit.jsonl") })];
+  out.auth = authWithEnvironment(config, process.env);
+  if (out.auth === undefined) delete out.auth;
   return out;
+}
+
+/**
+ * The CLI is where a first admin token is printed: once, straight to the terminal, never through the
+ * logger or the audit trail. A config with its own `admin.onBootstrap` keeps it.
+ */
+function printingBootstrap(config: GatewayConfig): GatewayConfig {
+  if (config.admin?.onBootstrap !== undefined) return config;
+  const onBootstrap = (secret: string, id: string): void => {
+    console.error(
+      `\n[portcullis] No admin was configured, so an admin token was created (id ${id}).\n` +
+        `[portcullis] It is shown only this once; only its hash is stored:\n\n    ${secret}\n`,
+    );
+  };
+  return { ...config, admin: { ...config.admin, onBootstrap } };
+}
+
+/** The secrets the configured servers use: environment variables ending in one are not typos. */
+function secretNamesOf(servers: Record<string, Upstream>): string[] {
+  return Object.values(servers).flatMap((u) => u.secretNames?.() ?? []);
 }
 
 function fail(message: string, code = 2): never {
@@ -159,6 +170,7 @@ export async function main(argv: string[]): Promise<void> {
   if (command === "check") {
     const config = withEnvironment(await loadConfigFile(file));
     const resolved = resolveConfig(config);
+    warnAboutEnv(process.env, resolved.logger, [], secretNamesOf(resolved.servers));
     const lines = Object.entries(resolved.servers).map(([name, u]) => `  ${name}: ${u.name} ${u.describe()}`);
     process.stdout.write(
       `${file}: OK\n` +
@@ -170,9 +182,10 @@ export async function main(argv: string[]): Promise<void> {
   }
 
   if (command === "start") {
-    const config = withEnvironment(await loadConfigFile(file));
+    const config = printingBootstrap(withEnvironment(await loadConfigFile(file)));
     const gateway = createGateway(config);
     const log = gateway.config.logger;
+    warnAboutEnv(process.env, log, [], secretNamesOf(gateway.config.servers));
     try {
       await gateway.ready();
     } catch (err) {

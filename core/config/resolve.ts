@@ -6,7 +6,7 @@ import { identityHeaders } from "../mcp/identity-headers.ts";
 import { envSecrets } from "../secrets/env.ts";
 import { createLogger } from "../log.ts";
 import type { GatewayConfig, ResolvedConfig } from "../types.ts";
-import { interpolate, readEnv } from "./interpolate.ts";
+import { collectMissingEnvSync, findMissingEnv, interpolate, readEnv } from "./interpolate.ts";
 import { toolEntryProblem } from "../auth/permissions.ts";
 import { checkServerNames } from "../mcp/namespacing.ts";
 import { validateConfig } from "./schema.ts";
@@ -19,6 +19,11 @@ import { validateConfig } from "./schema.ts";
  * const resolved = resolveConfig(config); // throws ERR_CONFIG naming the path on a mistake
  */
 export function resolveConfig(input: GatewayConfig): ResolvedConfig {
+  // Every `${VAR}` missing from the settings resolved here is named in one error.
+  return collectMissingEnvSync(() => resolve(input));
+}
+
+function resolve(input: GatewayConfig): ResolvedConfig {
   const valid = validateConfig(input);
   const s = valid.server ?? {};
   const server: ResolvedConfig["server"] = {
@@ -27,6 +32,8 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     maxBodyBytes: s.maxBodyBytes ?? 4 * 1024 * 1024,
     allowedOrigins: (s.allowedOrigins ?? []).map((o, i) => {
       const value = interpolate(o, `server.allowedOrigins[${i}]`);
+      // A missing variable is reported with the others; the origin it would have made cannot be judged.
+      if (findMissingEnv(o).length > 0) return value;
       try {
         const url = new URL(value);
         if (url.protocol === "http:" || url.protocol === "https:") return url.origin;
@@ -87,7 +94,7 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
     tokens,
     roles: input.roles,
     authorize: input.authorize,
-    audit: input.audit ?? [],
+    audit: input.audit === false ? [] : input.audit ?? [],
     identity: input.identity ?? [identityHeaders()],
     secrets: input.secrets ?? [envSecrets()],
     admin: { token: adminToken, bootstrap: input.admin?.bootstrap ?? true },

@@ -77,12 +77,15 @@ export const GatewayConfigSchema = v.strictObject(
       "expected an object of role names to { servers?, tools? }",
     )),
     authorize: v.optional(v.custom((x) => typeof x === "function", "expected a function (ctx) => boolean | undefined")),
-    audit: v.optional(v.array(
-      v.pipe(
-        plugin("an audit sink plugin such as consoleAudit() or jsonlAudit({ path })"),
-        v.check((x) => typeof (x as { write?: unknown }).write === "function", "expected an audit sink plugin with write()"),
-      ),
-      "expected an array of audit sinks",
+    // `false` turns auditing off, default file included; anything else must be a list of sinks.
+    audit: v.optional(v.lazy((input) =>
+      input === false ? v.literal(false) : v.array(
+        v.pipe(
+          plugin("an audit sink plugin such as consoleAudit() or jsonlAudit({ path })"),
+          v.check((x) => typeof (x as { write?: unknown }).write === "function", "expected an audit sink plugin with write()"),
+        ),
+        "expected an array of audit sinks, or false",
+      )
     )),
     identity: v.optional(v.array(
       v.pipe(
@@ -99,9 +102,11 @@ export const GatewayConfigSchema = v.strictObject(
       "expected an array of secret sources, e.g. [envSecrets(), vault()]",
     )),
     admin: v.optional(v.strictObject({
-      token: v.optional(v.pipe(v.string("expected a string of at least 32 characters"), v.minLength(32, "expected a string of at least 32 characters"))),
+      // A `${VAR}` is judged by its value, in resolveConfig.
+      token: v.optional(v.pipe(v.string("expected a string of at least 32 characters"), v.check((t) => t.includes("${") || t.length >= 32, "expected a string of at least 32 characters"))),
       bootstrap: v.optional(v.boolean("expected true or false")),
-    }, oneOf(["token", "bootstrap"]))),
+      onBootstrap: v.optional(v.custom((x) => typeof x === "function", "expected a function (secret, id) => void")),
+    }, oneOf(["token", "bootstrap", "onBootstrap"]))),
     logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
     logger: v.optional(v.custom((x) => typeof x === "object" && x !== null && typeof (x as { info?: unknown }).info === "function", "expected a logger with debug/info/warn/error")),
   },

@@ -64,8 +64,19 @@ export interface TokenSettings {
 export interface AdminSettings {
   /** A static admin token (default `$PORTCULLIS_ADMIN_TOKEN`); compared in constant time. */
   token?: string;
-  /** On a start with no admin at all, create one admin token and print it once; default true. */
+  /**
+   * On a start with no admin at all, create one admin token and hand it to `onBootstrap`; default true.
+   * Without `onBootstrap` nothing is created (the `portcullis` CLI passes one that prints the token once).
+   */
   bootstrap?: boolean;
+  /**
+   * Receives the first admin token (its secret, shown only this once, and its id) when `bootstrap` makes
+   * one; the gateway itself never prints it. If this throws, the token is revoked and the start fails.
+   *
+   * @example
+   * admin: { onBootstrap: (secret, id) => saveToKeychain(id, secret) }
+   */
+  onBootstrap?: (secret: string, id: string) => void | Promise<void>;
 }
 
 /** The gateway configuration, as written in `gateway.config.ts`. */
@@ -81,8 +92,12 @@ export interface GatewayConfig {
   roles?: Record<string, Permissions>;
   /** Last-word authorization hook, called for every list and call decision. */
   authorize?: AuthorizeHook;
-  /** Audit sinks; every auth attempt, token operation and tool call goes to each. */
-  audit?: AuditSink[];
+  /**
+   * Audit sinks; every auth attempt, token operation and tool call goes to each. Left out, the
+   * `portcullis` CLI writes `audit.jsonl` in its data directory (`$PORTCULLIS_DATA_DIR`, default
+   * `.portcullis`); `createGateway` alone writes no file. `false` (or `[]`) turns auditing off everywhere.
+   */
+  audit?: AuditSink[] | false;
   /** Who upstreams learn is calling; default `[identityHeaders()]`; `[]` forwards nothing. */
   identity?: IdentityMapper[];
   /** Where `secret("NAME")` references are resolved, asked in order; default `[envSecrets()]`. */

@@ -38,7 +38,7 @@ export interface Upstream {
   allowElicitation?: boolean;
   /** Most connections of its own this server gets for single caller sessions at once; default 32. */
   maxCallerConnections?: number;
-  /** Most of those one user (principal) holds at once on this server; default 8. */
+  /** Most of those one user (principal) holds at once on this server; default 16. */
   maxCallerConnectionsPerUser?: number;
   /** Per-request timeout in milliseconds (default 60000). */
   timeoutMs?: number;

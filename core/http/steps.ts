@@ -1,6 +1,7 @@
 import type { Authenticate } from "../auth/authenticate.ts";
 import { GatewayError, isGatewayError } from "../errors.ts";
 import type { AuthContext, Identity, Logger, RequestInfo, RouteAuth } from "../types.ts";
+import { redactSecrets } from "../tokens/secret.ts";
 import { originAllowed } from "./origin.ts";
 import { errorResponse, toErrorResponse } from "./responses.ts";
 import type { Router } from "./router.ts";
@@ -93,7 +94,7 @@ export async function handleRequest(request: Request, info: RequestInfo, d: Requ
     return await route.handler(request, ctx);
   } catch (err) {
     // A client that went away mid-upload is worth a debug line, not an error.
-    if (isGatewayError(err) && err.code === "ERR_CLIENT_ABORTED") d.log.debug("request body aborted by the client", { path: url.pathname });
+    if (isGatewayError(err) && err.code === "ERR_CLIENT_ABORTED") d.log.debug("request body aborted by the client", { path: redactSecrets(url.pathname) });
     return toErrorResponse(err, shape, (e) => d.log.error("unhandled error", { error: e instanceof Error ? e.stack ?? e.message : String(e) }));
   }
 }

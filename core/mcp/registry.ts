@@ -52,7 +52,9 @@ export interface RegistryOptions {
 
 const DEFAULT_IDLE_SECONDS = 600;
 const DEFAULT_MAX_CALLER_CONNECTIONS = 32;
-const DEFAULT_MAX_CALLER_CONNECTIONS_PER_USER = 8;
+// As many as the sessions a user may hold by default (server.maxSessionsPerUser): with the defaults the
+// session cap, which closes a user's least recently used session, is reached first.
+const DEFAULT_MAX_CALLER_CONNECTIONS_PER_USER = 16;
 
 /**
  * Creates a connection for every configured upstream and starts connecting them all in the background.

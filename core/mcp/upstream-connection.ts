@@ -22,6 +22,13 @@ export type ListKind = "tools" | "prompts" | "resources";
 type State = "idle" | "connecting" | "ready" | "down" | "closed";
 
 const EMPTY: Listing = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+// A server that keeps failing to connect is logged once with the cause, then at most once a minute.
+const FAILURE_LOG_INTERVAL_MS = 60_000;
+// What a server writes (a stdio server's stderr) while starting is held until it is connected, then
+// logged; if it fails, its last lines become part of the cause instead of being logged on every attempt.
+const HELD_LINES = 100;
+const CAUSE_LINES = 5;
+const CAUSE_LINE_CHARS = 300;
 const MAX_PAGES = 100;
 // Forwarded results go back to the caller as they are, and the caller's own client validates them:
 // validating them here too cost ~50 µs of CPU per call on Node (zod), for nothing.
@@ -53,6 +60,16 @@ function withoutReservedMeta(params: Record<string, unknown> | undefined, extra:
     }
   }
   return clean ? { ...params, _meta: clean } : params;
+}
+
+/** A connection that has failed since it last worked: what /healthz shows of it. */
+export interface ConnectionFailure {
+  /** The last error, with its cause (never credentials the gateway added). */
+  error: string;
+  /** Failed attempts in a row. */
+  attempts: number;
+  /** When the first of them failed, ISO 8601. */
+  since: string;
 }
 
 /** What one forwarded request carries besides its method and params. */
@@ -129,6 +146,10 @@ export class UpstreamConnection {
   #pending: Promise<Client> | undefined;
   #lastError = "not started";
   #attempt = 0;
+  /** Failed attempts since the connection last worked, when the first failed, and when one was last logged. */
+  #failures = 0;
+  #failingSince = 0;
+  #failureLoggedAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #generation = 0;
   #listing: Listing = EMPTY;
@@ -166,6 +187,12 @@ export class UpstreamConnection {
   /** The last connection error, for /healthz (never contains credentials the gateway added). */
   get lastError(): string | undefined {
     return this.#state === "ready" ? undefined : this.#lastError;
+  }
+
+  /** The failures since the connection last worked, for /healthz; undefined while it works or has not failed. */
+  get failure(): ConnectionFailure | undefined {
+    if (this.#state === "ready" || this.#state === "closed" || this.#failures === 0) return undefined;
+    return { error: this.#lastError, attempts: this.#failures, since: new Date(this.#failingSince).toISOString() };
   }
 
   /** Starts connecting; resolves once the first attempt has succeeded or failed. */
@@ -338,8 +365,25 @@ export class UpstreamConnection {
   #connect(): Promise<Client> {
     const generation = ++this.#generation;
     this.#state = "connecting";
+    // Until this attempt is connected, the server's own output and transport errors are held: on success
+    // the output is logged, on failure both become the cause, logged only as often as failures are.
+    let connected = false;
+    const held: string[] = [];
+    let dropped = 0;
+    let transportError: string | undefined;
+    const log = this.#context.log;
+    const context: TransportContext = log
+      ? {
+        ...this.#context,
+        log: (line) => {
+          if (connected) return log(line);
+          held.push(line);
+          if (held.length > HELD_LINES) (held.shift(), dropped++);
+        },
+      }
+      : this.#context;
     const attempt = (async (): Promise<Client> => {
-      const transport = await this.upstream.createTransport(this.#context);
+      const transport = await this.upstream.createTransport(context);
       const caller = this.#caller;
       const client = new Client({ name: "portcullis", version: VERSION }, { capabilities: caller?.capabilities ?? {} });
       if (caller) {
@@ -362,7 +406,13 @@ export class UpstreamConnection {
       }
       client.onclose = () => this.#closed(generation);
       // A transport error can quote the upstream's answer, which may echo a credential the gateway sent.
-      client.onerror = (err) => this.#log.debug("upstream transport error", { server: this.name, error: this.#redactor ? this.#redactor.redactText(message(err)) : message(err) });
+      client.onerror = (err) => {
+        if (!connected) {
+          transportError ??= message(err);
+          return;
+        }
+        this.#log.debug("upstream transport error", { server: this.name, error: this.#redactor ? this.#redactor.redactText(message(err)) : message(err) });
+      };
       // Progress is routed by the tokens this connection minted; any other token reaches nobody.
       client.setNotificationHandler("notifications/progress", (n) => {
         const { progressToken, ...progress } = (n as { params: { progressToken: unknown; progress: number; total?: number; message?: string } }).params;
@@ -384,19 +434,51 @@ export class UpstreamConnection {
       this.#client = client;
       this.#state = "ready";
       this.#attempt = 0;
-      this.#log.info("upstream connected", { server: this.name, via: this.upstream.describe(), tools: this.#listing.tools.length, prompts: this.#listing.prompts.length, resources: this.#listing.resources.length });
+      const recovered = this.#failures > 0 ? { failedAttempts: this.#failures, failingSince: new Date(this.#failingSince).toISOString() } : {};
+      this.#failures = 0;
+      this.#log.info("upstream connected", { server: this.name, via: this.upstream.describe(), tools: this.#listing.tools.length, prompts: this.#listing.prompts.length, resources: this.#listing.resources.length, ...recovered });
+      connected = true;
+      if (dropped > 0) log?.(`(${dropped} earlier lines written while starting are not shown)`);
+      for (const line of held.splice(0)) log?.(line);
       return client;
     })();
     this.#pending = attempt;
     attempt.catch((err) => {
       if (generation !== this.#generation || this.#state === "closed") return;
+      // "Connection closed" says nothing: what the transport reported and the server wrote say why.
+      let cause = message(err);
+      if (transportError !== undefined && !cause.includes(transportError)) cause += ` (${transportError})`;
+      if (held.length > 0) {
+        const tail = held.slice(-CAUSE_LINES).map((l) => (l.length > CAUSE_LINE_CHARS ? `${l.slice(0, CAUSE_LINE_CHARS)}…` : l));
+        cause += `; the server wrote: ${tail.join(" | ")}`;
+      }
       // Connect errors can quote the upstream's answer, which may echo a credential the gateway sent.
-      this.#lastError = this.#redactor ? this.#redactor.redactText(message(err)) : message(err);
+      this.#lastError = this.#redactor ? this.#redactor.redactText(cause) : cause;
       this.#state = "down";
-      this.#log.warn("upstream connection failed", { server: this.name, error: this.#lastError });
-      this.#scheduleReconnect();
+      const delayMs = this.#scheduleReconnect();
+      this.#logFailure(delayMs);
     });
     return attempt;
+  }
+
+  /** The first failure in a row is logged with its cause; later ones at most once a minute (debug otherwise). */
+  #logFailure(delayMs: number): void {
+    const now = Date.now();
+    this.#failures++;
+    const retry = `${delayMs < 10_000 ? (delayMs / 1000).toFixed(1) : Math.round(delayMs / 1000)} s`;
+    if (this.#failures === 1) {
+      this.#failingSince = now;
+      this.#failureLoggedAt = now;
+      this.#log.warn("upstream connection failed; retrying with backoff", { server: this.name, via: this.upstream.describe(), error: this.#lastError, retryIn: retry });
+      return;
+    }
+    const fields = { server: this.name, error: this.#lastError, attempts: this.#failures, since: new Date(this.#failingSince).toISOString(), retryIn: retry };
+    if (now - this.#failureLoggedAt >= FAILURE_LOG_INTERVAL_MS) {
+      this.#failureLoggedAt = now;
+      this.#log.warn("upstream still failing", fields);
+    } else {
+      this.#log.debug("upstream connection failed again", fields);
+    }
   }
 
   #closed(generation: number): void {
@@ -408,7 +490,8 @@ export class UpstreamConnection {
     this.#scheduleReconnect();
   }
 
-  #scheduleReconnect(): void {
+  /** Schedules the next attempt; returns its delay in ms. */
+  #scheduleReconnect(): number {
     if (this.#timer) clearTimeout(this.#timer);
     const first = this.upstream.restart?.initialDelayMs ?? 250;
     const cap = this.upstream.restart?.maxDelayMs ?? 30_000;
@@ -419,6 +502,7 @@ export class UpstreamConnection {
       if (this.#state === "down") this.#connect().catch(() => undefined);
     }, delay);
     unrefTimer(this.#timer);
+    return delay;
   }
 
   async #refresh(generation: number, client: Client, kind: ListKind): Promise<void> {

@@ -1,5 +1,5 @@
 // The Bun adapter: Bun.serve, and the process signals Bun provides through node:process. Chosen by
-// package.json's "imports" (`#serve-adapter`, "bun" condition); Bun imports TypeScript natively.
+// package.json's "imports" (`#serve-adapter`, "bun" condition; built: dist/serve-bun.js).
 import process from "node:process";
 import type { Handler, Listener, ListenOptions } from "./adapter.ts";
 

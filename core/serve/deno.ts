@@ -1,5 +1,5 @@
 // The Deno adapter: Deno.serve and Deno's signal API. Chosen by package.json's "imports"
-// (`#serve-adapter`, "deno" condition); Deno imports TypeScript natively.
+// (`#serve-adapter`, "deno" condition; built: dist/serve-deno.js).
 import type { Handler, Listener, ListenOptions } from "./adapter.ts";
 
 // The few parts of the Deno namespace used here, typed locally: the project type-checks with Node's

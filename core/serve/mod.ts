@@ -1,6 +1,7 @@
 // The runtime-independent half of serving. The runtime's half comes from `#serve-adapter`, which
-// package.json's "imports" maps by condition: deno.ts on Deno, bun.ts on Bun, node.ts elsewhere (and in
-// the dist/ bundle, which esbuild builds for Node).
+// package.json's "imports" maps by condition: deno.ts on Deno, bun.ts on Bun, node.ts elsewhere. In the
+// built package the import is `#built-serve-adapter`, mapped the same way to dist/serve-{deno,bun,node}.js
+// (core/build.mjs).
 import { exit, listen, onShutdownSignal } from "#serve-adapter";
 import { BODY_TIMEOUT_MS } from "../http/body.ts";
 import type { Gateway, Logger } from "../types.ts";

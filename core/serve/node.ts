@@ -1,5 +1,5 @@
 // The Node adapter: @hono/node-server, process signals, and esbuild hooks for TypeScript files.
-// Chosen by package.json's "imports" (`#serve-adapter`, default condition) and bundled into dist/.
+// Chosen by package.json's "imports" (`#serve-adapter`, default condition; built: dist/serve-node.js).
 import { serve as nodeServe } from "@hono/node-server";
 import { register } from "node:module";
 import process from "node:process";

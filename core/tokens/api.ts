@@ -7,8 +7,10 @@ import type { AuthContext, Identity, Route } from "../types.ts";
 import { toolEntryProblem } from "../auth/permissions.ts";
 import { assertWithinRights, isRootAdmin } from "./delegation.ts";
 import { parseDuration } from "./duration.ts";
+import { API_KEY_PREFIX, constantTimeEqual, hashSecretSync, redactSecrets, TOKEN_PREFIX, wellFormed } from "./secret.ts";
 import { KNOWN_SCOPES } from "./service.ts";
-import type { CreateTokenInput, TokenFilter, TokenService } from "../types.ts";
+import { acceptedTokenTypes } from "./strategy.ts";
+import type { AuthStrategy, CreateTokenInput, TokenFilter, TokenService, TokenStore, TokenType } from "../types.ts";
 
 const text = (max: number, what = "a string") => v.pipe(v.string(`expected ${what}`), v.minLength(1, `expected ${what}`), v.maxLength(max, `expected at most ${max} characters`));
 const names = (what: string) => v.pipe(v.array(text(200, what), `expected an array of ${what}s`), v.maxLength(100, "expected at most 100 entries"));
@@ -54,6 +56,13 @@ export function parseCreateBody(input: unknown, separator: string): CreateTokenI
 /** What the token API needs from the gateway. */
 export interface AuthApiOptions {
   tokens: TokenService;
+  /** Where a token named by its secret in the path is looked up by hash. */
+  store: Pick<TokenStore, "findByHash">;
+  /**
+   * The strategies that authenticate `/mcp`: a create without `type` makes the kind they accept (an API
+   * key when only `apiKey()` takes gateway credentials). Default: a bearer token.
+   */
+  strategies?: readonly AuthStrategy[];
   /** The separator between server and tool names (permission entries are compared part by part). */
   separator: string;
   /** Lifetime of a token created without `expiresIn`, seconds. */
@@ -76,19 +85,43 @@ function actorOf(identity: Identity): string {
   return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
 }
 
+/** The kind a create without `type` makes: a bearer token, unless the strategies take API keys only. */
+function defaultType(strategies: readonly AuthStrategy[]): TokenType {
+  const accepted = acceptedTokenTypes(strategies);
+  return accepted.length === 1 && accepted[0] === "api-key" ? "api-key" : "token";
+}
+
 /**
- * Serves `/v1/auth/*`: token create, list, get, revoke, rotate and whoami. Returns undefined for paths
- * it does not own.
+ * The id of the token a path segment names: a `tok_` id as it is, or a token's own secret (`pt_`, `pk_`),
+ * looked up by its hash, the way a leaked credential is reported. Never echoes the segment.
+ */
+async function tokenIdOf(segment: string, store: AuthApiOptions["store"]): Promise<string> {
+  if (/^tok_[A-Za-z0-9]{16}$/.test(segment)) return segment;
+  const type: TokenType | undefined = wellFormed(segment, TOKEN_PREFIX) ? "token" : wellFormed(segment, API_KEY_PREFIX) ? "api-key" : undefined;
+  if (type === undefined) throw new GatewayError("ERR_NOT_FOUND", "not found");
+  const hash = hashSecretSync(segment);
+  const record = await store.findByHash(hash);
+  if (!record || !constantTimeEqual(record.hash, hash) || record.type !== type) {
+    throw new GatewayError("ERR_NOT_FOUND", `no ${type === "token" ? "token" : "API key"} with that secret`);
+  }
+  return record.id;
+}
+
+/**
+ * Serves `/v1/auth/*`: token create, list, get, revoke, rotate and whoami. A token is named in the path by
+ * its `tok_` id or by its secret (`DELETE /v1/auth/tokens/pt_...`). Returns undefined for paths it does
+ * not own.
  *
  * @example
- * const res = await handleAuthApi(request, url, { tokens, authenticate });
+ * const res = await handleAuthApi(request, url, { tokens, store, separator: "__", defaultLifetimeSeconds: 2592000, bodyTimeoutMs: 30000, authenticate });
  */
 export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOptions): Promise<Response | undefined> {
   const path = url.pathname;
   if (!path.startsWith("/v1/auth/")) return undefined;
   const { tokens } = opts;
   const method = request.method;
-  const notAllowed = (allow: string) => new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed on ${path}`, { headers: { allow } });
+  // The path may name a token by its secret: messages show it redacted.
+  const notAllowed = (allow: string) => new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${method} is not allowed on ${redactSecrets(path)}`, { headers: { allow } });
 
   if (path === "/v1/auth/whoami") {
     if (method !== "GET") throw notAllowed("GET");
@@ -103,6 +136,8 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     requireAdmin(identity);
     if (method === "POST") {
       const input = parseCreateBody(await readApiBody(request, opts.bodyTimeoutMs), opts.separator);
+      // A token this gateway's `/mcp` would refuse is no answer to a create that did not say which kind.
+      input.type ??= defaultType(opts.strategies ?? []);
       const now = Date.now();
       // Without an explicit lifetime, a bounded credential hands out at most what it has left.
       if (input.expiresInSeconds === undefined && identity.expiresAt !== undefined && !isRootAdmin(identity)) {
@@ -127,10 +162,10 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
     return json({ tokens: await tokens.list(filter) });
   }
 
-  const m = /^\/v1\/auth\/tokens\/(tok_[A-Za-z0-9]{16})(\/rotate)?$/.exec(path);
+  const m = /^\/v1\/auth\/tokens\/([^/]+)(\/rotate)?$/.exec(path);
   if (!m) throw new GatewayError("ERR_NOT_FOUND", "not found");
-  const id = m[1]!;
   const identity = await opts.authenticate(request);
+  const id = await tokenIdOf(m[1]!, opts.store);
   // A credential may look at, revoke and rotate itself; everything else needs admin.
   const self = identity.tokenId === id;
   if (!self) requireAdmin(identity);
@@ -160,12 +195,12 @@ export async function handleAuthApi(request: Request, url: URL, opts: AuthApiOpt
 }
 
 /**
- * The token API as routes: `/v1/auth/whoami`, `/v1/auth/tokens`, `/v1/auth/tokens/{id}[/rotate]`, each
+ * The token API as routes: `/v1/auth/whoami`, `/v1/auth/tokens`, `/v1/auth/tokens/{id or secret}[/rotate]`, each
  * behind the Origin check; the handlers authenticate (and answer 405) themselves, since who may do what
  * depends on the method and on whether a credential acts on itself.
  *
  * @example
- * const routes = tokenRoutes({ tokens, separator: "__", defaultLifetimeSeconds: 2592000, bodyTimeoutMs: 30000 });
+ * const routes = tokenRoutes({ tokens, store, strategies: config.auth, separator: "__", defaultLifetimeSeconds: 2592000, bodyTimeoutMs: 30000 });
  */
 export function tokenRoutes(opts: Omit<AuthApiOptions, "authenticate">): Route[] {
   const handler = async (request: Request, ctx: AuthContext): Promise<Response> =>

@@ -80,6 +80,20 @@ export function wellFormed(secret: string, prefix: string): boolean {
   return true;
 }
 
+// The shape of a gateway secret, checksum or not (a mistyped secret is still a secret).
+const SECRET_SHAPE = /\b(p[tk]_)[0-9A-Za-z]{16,}/g;
+
+/**
+ * Replaces everything shaped like a gateway secret (`pt_...`, `pk_...`) in a text meant for a log line,
+ * an audit event or an error message, such as a request path that names a token by its secret.
+ *
+ * @example
+ * redactSecrets("/v1/auth/tokens/pt_3fK9.../rotate"); // "/v1/auth/tokens/pt_[redacted]/rotate"
+ */
+export function redactSecrets(text: string): string {
+  return text.replace(SECRET_SHAPE, "$1[redacted]");
+}
+
 /**
  * A public identifier such as `tok_3fK9...` (not secret; used in URLs and audit events).
  *

@@ -1,3 +1,4 @@
+import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 import type { Audit, CreateTokenInput, Identity, Logger, PublicToken, TokenFilter, TokenRecord, TokenService, TokenStore, TokenType, VerifyResult } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
@@ -27,6 +28,20 @@ export interface TokenServiceOptions {
 
 /** The scopes a token may carry. */
 export const KNOWN_SCOPES = ["mcp:read", "mcp:write", "admin"] as const;
+
+const EMAIL = v.pipe(v.string(), v.maxLength(320), v.email());
+
+/**
+ * The email address of a token's user: its `email`, else its `user` when that is an email address
+ * (`"user": "alice@example.com"` forwards `X-User-Email` without saying it twice).
+ *
+ * @example
+ * emailOf({ user: "alice@example.com" }); // "alice@example.com"
+ */
+export function emailOf(record: Pick<TokenRecord, "user" | "email">): string | undefined {
+  // The `@` test first: this runs for every request of a token whose user is a plain name.
+  return record.email ?? (record.user.includes("@") && v.is(EMAIL, record.user) ? record.user : undefined);
+}
 
 function prefixOf(type: TokenType): string {
   return type === "api-key" ? API_KEY_PREFIX : TOKEN_PREFIX;
@@ -60,7 +75,8 @@ export function identityOf(record: TokenRecord, strategy: string): Identity {
     issuer: "gateway",
     ...(Number.isFinite(ends) ? { expiresAt: ends } : {}),
     name: record.name,
-    email: record.email,
+    // Records made before `user` stood in for a missing email still forward it.
+    email: emailOf(record),
     team: record.team,
     roles: record.roles,
     org: record.org,
@@ -133,7 +149,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       type,
       user: input.user,
       name: input.name,
-      email: input.email,
+      email: emailOf(input),
       team: input.team,
       roles: input.roles ?? [],
       org: input.org,
@@ -169,6 +185,16 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
   };
   const timer = setInterval(() => void flush(), opts.usageFlushMs ?? 5000);
   unrefTimer(timer);
+
+  /** Ends now the grace period of the secret `r` replaced, if it is still inside it. */
+  async function endGrace(r: TokenRecord, now: number): Promise<void> {
+    const previous = r.rotatedFrom ? await store.get(r.rotatedFrom) : undefined;
+    if (!previous || previous.rotatedTo !== r.id || stateOf(previous, now) !== "active") return;
+    forget(previous.hash);
+    await store.put({ ...previous, revokedAt: new Date(now).toISOString() });
+    forget(previous.hash);
+    invalidated(previous.id, now);
+  }
 
   return {
     async create(input, actor) {
@@ -244,6 +270,9 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       await store.put(updated);
       forget(r.hash);
       invalidated(id, Date.parse(updated.revokedAt));
+      // Revoking a rotated token revokes the secret it replaced too, even inside its grace period: the
+      // credential is withdrawn, not one of its two secrets.
+      await endGrace(r, Date.parse(updated.revokedAt));
       audit.emit({ type: "token", action: "revoke", actor, tokenId: id, user: r.user, tokenType: r.type });
       return view(updated);
     },
@@ -258,13 +287,7 @@ export function createTokenService(opts: TokenServiceOptions): TokenService {
       const now = Date.now();
       // A predecessor still inside its grace period ends now, so rotating in a loop never leaves more
       // than two secrets alive.
-      const previous = old.rotatedFrom ? await store.get(old.rotatedFrom) : undefined;
-      if (previous && previous.rotatedTo === old.id && stateOf(previous, now) === "active") {
-        forget(previous.hash);
-        await store.put({ ...previous, revokedAt: new Date(now).toISOString() });
-        forget(previous.hash);
-        invalidated(previous.id, now);
-      }
+      await endGrace(old, now);
       const endsAt = Math.min(now + graceSeconds * 1000, old.expiresAt ? Date.parse(old.expiresAt) : Infinity);
       forget(old.hash);
       await store.put({ ...old, rotatedTo: record.id, revokedAt: new Date(endsAt).toISOString() });

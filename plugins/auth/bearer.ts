@@ -8,7 +8,8 @@ export interface BearerOptions {
 
 /**
  * Gateway-issued bearer tokens: `Authorization: Bearer pt_...`. A bearer credential without the `pt_`
- * prefix is left to the next strategy (an OIDC access token, say).
+ * prefix is left to the next strategy (an OIDC access token, say). A `pt_` token sent in `X-API-Key`
+ * that no strategy accepts is answered "this is a bearer token; send it as Authorization: Bearer".
  *
  * @example
  * defineGateway({ auth: [bearer()], servers: { ... } })
@@ -19,5 +20,5 @@ export function bearer(options: BearerOptions = {}): AuthStrategy {
   return tokenStrategy("auth:bearer", "token", (request) => {
     const token = readBearer(request);
     return token !== undefined && token.startsWith(TOKEN_PREFIX) ? token : null;
-  }, `Bearer realm="${realm}"`);
+  }, `Bearer realm="${realm}"`, { place: "as Authorization: Bearer", elsewhere: (request) => request.headers.get("x-api-key") });
 }

@@ -19,7 +19,7 @@ export interface CallerOptions {
    * things, sets a log level or subscribes gets its own): for a stdio server each is a process; default 32.
    */
   maxCallerConnections?: number;
-  /** Most of those one user holds at once on this server, so one user cannot take them all; default 8. */
+  /** Most of those one user holds at once on this server, so one user cannot take them all; default 16. */
   maxCallerConnectionsPerUser?: number;
 }
 

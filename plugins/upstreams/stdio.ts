@@ -1,3 +1,4 @@
+import { stat } from "node:fs/promises";
 import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 import type { Transport } from "@modelcontextprotocol/client";
 import { configError, GatewayError, interpolate, parseSecretTemplate, renderSecretTemplate, type IdentityMapper, type SecretTemplate, type SecretValue, type TransportContext, type Upstream } from "../../core/mod.ts";
@@ -59,6 +60,32 @@ function forwardLines(stream: { on(event: "data", listener: (chunk: Uint8Array |
       pending = "";
     }
   });
+}
+
+/** Why a path the server needs is unusable (as written in the config, so no `${VAR}` value shows), or undefined. */
+async function missingPath(path: string, shown: string, what: "working directory" | "script", dir: boolean): Promise<string | undefined> {
+  try {
+    const info = await stat(path);
+    if (dir && !info.isDirectory()) return `${what} ${shown} is not a directory`;
+    return undefined;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? `${what} ${shown} does not exist` : undefined;
+  }
+}
+
+/**
+ * A failed spawn told in words: every runtime says "ENOENT" for a command that is not there, which
+ * reads like a missing file anywhere.
+ */
+function spawnProblem(err: unknown, shown: string): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === "ENOENT" || /\bENOENT\b|not found in \$PATH/i.test(text)) {
+    return new Error(shown.includes("/") ? `command ${shown} does not exist (${text})` : `command not found: ${shown} is not on PATH (${text})`);
+  }
+  if (code === "EACCES" || /\bEACCES\b/.test(text)) return new Error(`command ${shown} is not executable (${text})`);
+  return err;
 }
 
 function str(value: unknown, path: string): string {
@@ -127,9 +154,22 @@ export function stdio(options: StdioOptions): Upstream {
         if (/[\u0000]/.test(ctx.user.credential)) throw new GatewayError("ERR_BAD_REQUEST", `the stored credential for ${credentialEnv} contains a NUL character`);
         resolved[credentialEnv] = ctx.user.credential;
       }
+      // Checked before every start: spawning in a missing directory fails with the same ENOENT as a missing command.
+      const problem = (cwd !== undefined ? await missingPath(cwd, options.cwd!, "working directory", true) : undefined) ??
+        (options.script !== undefined ? await missingPath(args.at(-1)!, options.script, "script", false) : undefined);
+      if (problem) throw new Error(problem);
       const mode = options.stderr ?? "log";
       const transport = new StdioClientTransport({ command, args, cwd, env: { ...base, ...resolved }, stderr: mode === "log" ? "pipe" : mode });
       if (mode === "log" && ctx.log) forwardLines(transport.stderr, ctx.log);
+      const start = transport.start.bind(transport);
+      const shownCommand = options.command ?? command;
+      transport.start = async () => {
+        try {
+          await start();
+        } catch (err) {
+          throw spawnProblem(err, shownCommand);
+        }
+      };
       return transport;
     },
   };

@@ -4,7 +4,7 @@
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
@@ -340,6 +340,107 @@ test("another project imports portcullis as an ESM module and calls createGatewa
   children.delete(child);
   assert.is(code, 0, stderr);
   assert.is(stdout.trim(), "200 embedded");
+});
+
+test("PORTKEY_AUTH_TYPE and PORTKEY_AUTH_ENABLED act as PORTCULLIS_AUTH_TYPE and PORTCULLIS_AUTH_ENABLED", async () => {
+  const env = { PORTCULLIS_TEST_CLI_TOKEN: "t0ken-value" };
+  const keyed = await cli(["check", "--config", goodJson()], { ...env, PORTKEY_AUTH_TYPE: "api-key" });
+  assert.is(keyed.code, 0, keyed.stderr);
+  assert.match(keyed.stdout, /^auth: auth:api-key$/m);
+  const bearerJson = join(dir, "bearer.json");
+  await writeFile(bearerJson, JSON.stringify({ auth: { type: "bearer" }, mcpServers: {} }));
+  const off = await cli(["check", "--config", bearerJson], { PORTKEY_AUTH_ENABLED: "false" });
+  assert.is(off.code, 0, off.stderr);
+  assert.match(off.stdout, /^auth: none/m);
+  const on = await cli(["check", "--config", bearerJson], { PORTKEY_AUTH_ENABLED: "true" });
+  assert.match(on.stdout, /^auth: auth:bearer$/m);
+  const bad = await cli(["check", "--config", bearerJson], { PORTKEY_AUTH_ENABLED: "maybe" });
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /PORTKEY_AUTH_ENABLED: expected true or false, received "maybe"/);
+});
+
+test("unknown PORTCULLIS_* and PORTKEY_* variables are named once at start, never their values", async () => {
+  const run = await cli(["check", "--config", goodJson()], {
+    PORTCULLIS_TEST_CLI_TOKEN: "t0ken-value",
+    PORTCULLIS_PROT: "value-of-a-typo",
+    PORTKEY_AUTH_TYP: "bearer",
+  });
+  assert.is(run.code, 0, run.stderr);
+  const warned = run.stderr.split("\n").filter((l) => /unknown environment variable/.test(l));
+  assert.is(warned.length, 2, run.stderr);
+  assert.match(run.stderr, /unknown environment variable PORTCULLIS_PROT is ignored; did you mean PORTCULLIS_PORT\?/);
+  assert.match(run.stderr, /unknown environment variable PORTKEY_AUTH_TYP is ignored; did you mean PORTKEY_AUTH_TYPE\?/);
+  assert.not.match(run.stderr, /value-of-a-typo/);
+  assert.not.match(run.stderr, /PORTCULLIS_TEST_CLI_TOKEN|PORTCULLIS_DATA_DIR/, "variables the config uses and the gateway reads are known");
+});
+
+test("the CLI audits to audit.jsonl in the data directory unless the config names its sinks or turns auditing off", async () => {
+  const on = join(dir, "audit-default");
+  const created = await cli(["tokens", "create", "--config", goodConfig(), "--user", "audited", "--json"], { PORTCULLIS_DATA_DIR: on });
+  assert.is(created.code, 0, created.stderr);
+  const lines = (await readFile(join(on, "audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+  assert.ok(lines.some((e) => e.type === "token" && e.action === "create" && e.user === "audited"), JSON.stringify(lines));
+  assert.not.match(JSON.stringify(lines), JSON.parse(created.stdout).token, "never the secret");
+
+  const offJson = join(dir, "audit-off.json");
+  await writeFile(offJson, JSON.stringify({ mcpServers: {}, audit: { enabled: false } }));
+  const offTs = join(dir, "audit-off.config.ts");
+  await writeFile(offTs, "export default { servers: {}, audit: false };\n");
+  for (const config of [offJson, offTs]) {
+    const data = join(dir, `audit-off-${config.endsWith(".json") ? "json" : "ts"}`);
+    const run = await cli(["tokens", "create", "--config", config, "--user", "quiet"], { PORTCULLIS_DATA_DIR: data });
+    assert.is(run.code, 0, run.stderr);
+    assert.ok((await readdir(data)).includes("tokens.log"), "the store is in the data directory");
+    assert.not.ok((await readdir(data)).includes("audit.jsonl"), `${config}: no audit file`);
+  }
+});
+
+test("start: a stdio server that cannot start is logged once with its cause, and /healthz names its last error", async () => {
+  const restart = { initialDelayMs: 20, maxDelayMs: 40 };
+  const config = join(dir, "failing.json");
+  await writeFile(config, JSON.stringify({
+    admin: { bootstrap: false },
+    mcpServers: {
+      nowhere: { command: "node", args: ["-e", "1"], cwd: join(dir, "no-such-dir"), restart },
+      ghost: { command: "portcullis-no-such-command", restart },
+      crashy: { command: "node", args: ["-e", "console.error('boom-at-start'); process.exit(3)"], restart },
+      lost: { script: join(dir, "no-such-server.ts"), restart },
+    },
+  }));
+  const port = await freePort();
+  const run = spawnCli(["start", "--config", config, "--port", String(port)]);
+  type Failure = { error: string; attempts: number; since: string };
+  let health: { status?: string; upstreams?: Record<string, string>; failures?: Record<string, Failure> } = {};
+  try {
+    await waitFor(async () => {
+      if (run.child.exitCode !== null) throw new Error(`portcullis exited early with ${run.child.exitCode}\n${run.out.stderr}`);
+      try {
+        health = await (await fetch(`http://127.0.0.1:${port}/healthz`)).json();
+      } catch {
+        return false;
+      }
+      return ["nowhere", "ghost", "crashy", "lost"].every((s) => (health.failures?.[s]?.attempts ?? 0) >= 5);
+    }, 15_000);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last /healthz ${JSON.stringify(health)}\nstderr: ${run.out.stderr}`);
+  } finally {
+    process.kill(run.child.pid!, "SIGTERM");
+  }
+  await within(run, 10_000);
+  assert.is(health.status, "degraded");
+  assert.match(health.failures!.nowhere!.error, /^working directory .*no-such-dir does not exist$/);
+  assert.match(health.failures!.ghost!.error, /^command not found: portcullis-no-such-command is not on PATH/);
+  assert.match(health.failures!.crashy!.error, /the server wrote: boom-at-start/);
+  assert.ok(!Number.isNaN(Date.parse(health.failures!.crashy!.since)));
+  // Five failed starts each, one line each: the first failure, with its cause.
+  assert.match(health.failures!.lost!.error, /^script .*no-such-server\.ts does not exist$/);
+  for (const [server, cause] of [["nowhere", /working directory .*no-such-dir does not exist/], ["ghost", /command not found/], ["crashy", /boom-at-start/], ["lost", /script .* does not exist/]] as const) {
+    const lines = run.out.stderr.split("\n").filter((l) => l.includes(`"server":"${server}"`));
+    assert.is(lines.length, 1, `${server}:\n${lines.join("\n")}`);
+    assert.match(lines[0]!, /upstream connection failed; retrying with backoff/);
+    assert.match(lines[0]!, cause);
+  }
+  assert.equal(run.out.stderr.split("\n").filter((l) => /upstream says/.test(l)), [], "what the server wrote is in the cause, not logged again on each attempt");
 });
 
 test("tokens create, list, rotate and revoke on the local store, then against a running gateway with --url", async () => {

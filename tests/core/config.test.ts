@@ -358,4 +358,53 @@ test("config errors never echo a value that may be a credential", () => {
   assert.not.match(message, "short-but-secret-value");
 });
 
+// --- every missing variable at once, and audit: false ------------------------------------------------
+
+test("resolveConfig names every missing variable of the settings it resolves in one error", () => {
+  const message = configError(
+    () => resolveConfig({ servers: {}, server: { host: `\${${MISSING}_HOST}`, allowedOrigins: [`\${${MISSING}_ORIGIN}`] }, admin: { token: `\${${MISSING}_ADMIN}` } }),
+    new RegExp(`server\\.host: environment variable ${MISSING}_HOST is not set`),
+    new RegExp(`server\\.allowedOrigins\\[0\\]: environment variable ${MISSING}_ORIGIN is not set`),
+    new RegExp(`admin\\.token: environment variable ${MISSING}_ADMIN is not set`),
+  );
+  assert.match(message, /3 environment variables are not set/);
+  configError(() => interpolateDeep({ a: `\${${MISSING}}`, b: [`\${${MISSING}_B}`] }, ""), /a: environment variable/, /b\[0\]: environment variable/);
+});
+
+test("a TypeScript config names every missing variable in one error, and keeps failing when loaded again", async () => {
+  const file = join(dir, "two-missing.config.ts");
+  const plugins = new URL("../../plugins/mod.ts", import.meta.url).href;
+  await writeFile(file, [
+    `import { http, stdio } from ${JSON.stringify(plugins)};`,
+    `export default { servers: {`,
+    `  a: stdio({ command: "node", env: { T: "\${${MISSING}_ONE}" } }),`,
+    `  b: http({ url: "https://mcp.example.com/mcp", headers: { Authorization: "Bearer \${${MISSING}_TWO}" } }),`,
+    `  c: http({ url: "\${${MISSING}_URL}" }),`,
+    `} };`,
+    "",
+  ].join("\n"));
+  {
+    for (let i = 0; i < 2; i++) {
+      const message = await configErrorAsync(
+        () => loadConfigFile(file),
+        new RegExp(`stdio\\.env\\.T: environment variable ${MISSING}_ONE is not set`),
+        new RegExp(`http\\.headers\\.Authorization: environment variable ${MISSING}_TWO is not set`),
+        new RegExp(`http\\.url: environment variable ${MISSING}_URL is not set`),
+      );
+      assert.not.match(message, /expected an http\(s\) URL/, "what follows from a missing variable is not reported as another problem");
+    }
+    const fn = join(dir, "fn-missing.config.ts");
+    await writeFile(fn, `export default () => ({ servers: {}, server: { host: "\${${MISSING}_FN}" }, admin: { token: "\${${MISSING}_FN2}" } });\n`);
+    const config = await loadConfigFile(fn);
+    configError(() => resolveConfig(config), new RegExp(`${MISSING}_FN\\b`), new RegExp(`${MISSING}_FN2`));
+  }
+});
+
+test("audit: false turns auditing off; anything but false or an array of sinks is an error naming audit", () => {
+  assert.equal(resolveConfig({ servers: {}, audit: false }).audit, []);
+  assert.equal(resolveConfig({ servers: {} }).audit, [], "createGateway alone writes no audit file");
+  configError(() => resolveConfig({ servers: {}, audit: true } as unknown as GatewayConfig), /audit: expected an array of audit sinks, or false/);
+  configError(() => resolveConfig({ servers: {}, audit: [{ name: "x" }] } as unknown as GatewayConfig), /audit\[0\]: expected an audit sink/);
+});
+
 test.run();

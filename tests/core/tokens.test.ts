@@ -212,6 +212,18 @@ test("rotate: the new secret works, the old one is dead at once (or after its gr
   secrets.push(self.body.token);
 });
 
+test("revoking a rotated token also ends the old secret's grace period at once", async () => {
+  const t = await create({ user: "rot-revoke" });
+  const r = await api("POST", `/v1/auth/tokens/${t.id}/rotate`, { graceSeconds: 300 });
+  assert.is(r.status, 201);
+  assert.is((await api("GET", "/v1/auth/whoami", undefined, `Bearer ${t.token}`)).status, 200, "old secret works during grace");
+  assert.is((await api("DELETE", `/v1/auth/tokens/${r.body.id}`)).status, 200);
+  assert.is((await api("GET", "/v1/auth/whoami", undefined, `Bearer ${r.body.token}`)).status, 401);
+  const old = await mcpStatus({ authorization: `Bearer ${t.token}` });
+  assert.is(old.status, 401, "the replaced secret is withdrawn with the credential");
+  assert.is(old.code, "ERR_TOKEN_REVOKED");
+});
+
 test("revoke is immediate, also for an open MCP session", async () => {
   const t = await create({ user: "rev" });
   const c = await mcpClient({ authorization: `Bearer ${t.token}` });

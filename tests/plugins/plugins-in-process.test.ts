@@ -109,7 +109,7 @@ async function sha256Hex(text: string): Promise<string> {
   });
 
   test("a bearer token in the key header is refused (ERR_INVALID_CREDENTIAL); a revoked key gets ERR_TOKEN_REVOKED", async () => {
-    const t = await h.token({ user: "tok" });
+    const t = await h.token({ user: "tok", type: "token" });
     const wrongType = await h.rpc({ "x-team-key": t.token }, { id: 1, method: "tools/list" }, { era: "2026-07-28" });
     assert.is(wrongType.status, 401);
     assert.is(wrongType.body.error.data.code, "ERR_INVALID_CREDENTIAL");
