@@ -6,9 +6,7 @@
 // secret. In-process through gateway.fetch, plus the real CLI over real HTTP for the first start.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -17,17 +15,16 @@ import { loadConfigFile } from "../../core/cli/load-config.ts";
 import { apiKey, bearer, memoryStore } from "../../plugins/mod.ts";
 import { inProcess } from "../../examples/custom-upstream.ts";
 import { bearerAuth, echoServer, harness } from "../fixtures/in-process.ts";
-import { quietLogger, runtime, waitFor } from "../fixtures/helpers.ts";
+import { quietLogger } from "../fixtures/helpers.ts";
+import { startCli, stopAllCli } from "../fixtures/cli-process.ts";
 
 const test = suite("page auth");
 const BASE = "http://gateway.test";
-const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "page", version: "1" } } };
 const FORM = "application/x-www-form-urlencoded";
 
 let dir: string;
 const gateways: Gateway[] = [];
-const children = new Set<ChildProcess>();
 
 /** A gateway from one of the page's JSON configs, as `portcullis start` would load it, in memory, with its first admin token. */
 async function fromPage(json: Record<string, unknown>, extra: Partial<GatewayConfig> = {}): Promise<{ gw: Gateway; admin: { secret: string; id: string }; events: AuditEvent[] }> {
@@ -71,7 +68,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  for (const child of children) child.kill("SIGKILL");
+  stopAllCli();
   await Promise.all(gateways.map((g) => g.close()));
   await rm(dir, { recursive: true, force: true });
 });
@@ -328,57 +325,6 @@ test("createGateway prints no secret: the first admin token goes to admin.onBoot
 });
 
 // --- the CLI, as the page runs it: first start prints the admin token once --------------------------
-
-function cliCommand(): [string, string[]] {
-  if (runtime === "deno") return [(globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath(), ["run", "-A", "core/cli/main.ts"]];
-  if (runtime === "bun") return [process.execPath, ["run", "core/cli/main.ts"]];
-  return [process.execPath, [join(ROOT, "dist/cli.js")]];
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** `portcullis start` with a JSON config on a free port; resolves once /healthz answers. */
-async function startCli(config: string, data: string): Promise<{ url: string; stderr: () => string; stop(): Promise<void> }> {
-  const port = await freePort();
-  const [command, base] = cliCommand();
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith("PORTCULLIS_")) env[k] = v;
-  const child = spawn(command, [...base, "start", "--config", config, "--port", String(port)], {
-    cwd: ROOT,
-    env: { ...env, NO_COLOR: "1", PORTCULLIS_DATA_DIR: data },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stderr = "";
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (d: string) => (stderr += d));
-  child.stdout!.resume();
-  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(async () => {
-    if (child.exitCode !== null) throw new Error(`portcullis exited early with ${child.exitCode}\n${stderr}`);
-    return await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
-  }, 20_000);
-  return {
-    url,
-    stderr: () => stderr,
-    async stop() {
-      process.kill(child.pid!, "SIGTERM");
-      await exited;
-      children.delete(child);
-    },
-  };
-}
 
 test("portcullis start with the page's api-key config: the printed admin token creates an API key with curl -d, which reaches /mcp", async () => {
   const config = join(dir, "api-key.json");
