@@ -148,7 +148,7 @@ const failedModules = new Map<string, GatewayError>();
 
 /**
  * Loads a gateway config file: `.ts`/`.mts`/`.js`/`.mjs` (default export, or a function returning the
- * config) or `.json` (Portkey-compatible, see schema/gateway.config.schema.json). Every `${VAR}` that is
+ * config) or `.json` (Portkey-compatible, see core/config/gateway.config.schema.json). Every `${VAR}` that is
  * not set is reported in one error.
  *
  * @example

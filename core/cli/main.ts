@@ -50,7 +50,7 @@ config's server.port, then 8787. Tokens are stored in $PORTCULLIS_DATA_DIR (defa
 the config names a store, and audit events go to audit.jsonl there unless the config names its sinks or
 says audit: false. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies; oauth,
 oauth-server and oidc keep the config's; $PORTCULLIS_AUTH_ENABLED=false turns auth off. PORTKEY_AUTH_TYPE
-and PORTKEY_AUTH_ENABLED are accepted as aliases. A .json config is described by schema/gateway.config.schema.json.
+and PORTKEY_AUTH_ENABLED are accepted as aliases. A .json config is described by core/config/gateway.config.schema.json.
 `;
 
 /**

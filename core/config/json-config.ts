@@ -260,7 +260,7 @@ function secretsOf(raw: Json[], factories: JsonPluginFactories): SecretSource[] 
 /**
  * Converts a JSON config into a gateway config: the Portkey-compatible keys (`server`, `auth`,
  * `mcpServers`, `identityForwarding`) and every built-in plugin that can be written as data (`tokens`,
- * `roles`, `audit`, `secrets`, `admin`, `logLevel`; see schema/gateway.config.schema.json). Every problem is
+ * `roles`, `audit`, `secrets`, `admin`, `logLevel`; see core/config/gateway.config.schema.json). Every problem is
  * reported at once, each with its JSON path: what the schema tells, every `${VAR}` that is not set,
  * then what the plugin factories find. Each string is interpolated exactly once.
  *

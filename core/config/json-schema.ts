@@ -1,6 +1,6 @@
 // The JSON Schema (draft 2020-12) of a JSON gateway config: the one description of the format. The loader
 // validates with it (core/config/json-validate.ts), editors use the copy written to
-// schema/gateway.config.schema.json (kept equal by tests/core/json-config.test.ts), and the plugin
+// core/config/gateway.config.schema.json (kept equal by tests/core/json-config.test.ts), and the plugin
 // factories then check what only they can (an issuer must be https, a master key must decode ...).
 //
 // Every string may hold `${VAR}`, replaced from the environment when the config is loaded, so patterns
@@ -347,7 +347,7 @@ const PERMISSIONS = object("What a role reaches.", {
  * The JSON Schema of a JSON gateway config (`{ server, auth, mcpServers, identityForwarding, ... }`).
  *
  * @example
- * await writeFile("schema/gateway.config.schema.json", JSON.stringify(GATEWAY_JSON_SCHEMA, null, 2) + "\n");
+ * await writeFile("core/config/gateway.config.schema.json", JSON.stringify(GATEWAY_JSON_SCHEMA, null, 2) + "\n");
  */
 export const GATEWAY_JSON_SCHEMA: JsonSchema = {
   $schema: "https://json-schema.org/draft/2020-12/schema",
@@ -355,7 +355,7 @@ export const GATEWAY_JSON_SCHEMA: JsonSchema = {
   description: "A Portcullis gateway config as JSON: the Portkey-compatible keys (server, auth, mcpServers, identityForwarding) and every built-in plugin that can be written as data. ${VAR} in any string is replaced from the environment; $${ is a literal ${.",
   type: "object",
   properties: {
-    $schema: { type: "string", description: "This schema, for editors: e.g. ./node_modules/portcullis/schema/gateway.config.schema.json." },
+    $schema: { type: "string", description: "This schema, for editors: e.g. ./node_modules/portcullis/core/config/gateway.config.schema.json." },
     server: SERVER,
     auth: {
       description: "How callers authenticate: one strategy, or several tried in order. None means every /mcp request is refused.",

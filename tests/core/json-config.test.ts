@@ -1,4 +1,4 @@
-// JSON configs: the schema file (schema/gateway.config.schema.json) against its source, an independent
+// JSON configs: the schema file (core/config/gateway.config.schema.json) against its source, an independent
 // JSON Schema validator (Ajv, draft 2020-12) and the loader agreeing on valid and invalid configs, every
 // example JSON config in the repository, every built-in plugin written as data, and all missing
 // environment variables named in one error.
@@ -20,7 +20,7 @@ import { quietLogger } from "../fixtures/helpers.ts";
 
 const test = suite("json-config");
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const SCHEMA_FILE = join(ROOT, "schema/gateway.config.schema.json");
+const SCHEMA_FILE = join(ROOT, "core/config/gateway.config.schema.json");
 const MASTER_KEY = btoa("k".repeat(32));
 
 type Validate = ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
@@ -60,7 +60,7 @@ const ENV = {
 const VALID: Array<[string, unknown]> = [
   ["the smallest config", { mcpServers: {} }],
   ["the Portkey-compatible shape", {
-    $schema: "../schema/gateway.config.schema.json",
+    $schema: "../core/config/gateway.config.schema.json",
     server: { port: 9000, host: "0.0.0.0" },
     auth: { type: "api-key", header: "X-Team-Key" },
     mcpServers: {
@@ -215,9 +215,9 @@ test.after(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-test("schema/gateway.config.schema.json is the schema the loader uses (regenerate: schema/write-schema.ts)", async () => {
+test("core/config/gateway.config.schema.json is the schema the loader uses (regenerate: core/cli/write-schema.ts)", async () => {
   const file = JSON.parse(await readFile(SCHEMA_FILE, "utf8"));
-  assert.equal(file, JSON.parse(JSON.stringify(GATEWAY_JSON_SCHEMA)), "the schema file is out of date: node --import ./core/serve/node-ts-register.mjs schema/write-schema.ts");
+  assert.equal(file, JSON.parse(JSON.stringify(GATEWAY_JSON_SCHEMA)), "the schema file is out of date: node --import ./core/serve/node-ts-register.mjs core/cli/write-schema.ts");
   assert.is(file.$schema, "https://json-schema.org/draft/2020-12/schema");
   assert.equal(JSON_AUTH_TYPES, Object.keys(jsonAuthTypes), "every auth type the loader builds is described by the schema, and no other");
 });
@@ -250,7 +250,7 @@ test("every example JSON config in the repository is valid for the schema and lo
   for (const file of examples) {
     const doc = JSON.parse(await readFile(join(ROOT, "examples", file), "utf8"));
     assert.ok(ajvValidate(doc), `examples/${file}: ${JSON.stringify(ajvValidate.errors)}`);
-    assert.is(doc.$schema, "../schema/gateway.config.schema.json", `examples/${file} names the schema`);
+    assert.is(doc.$schema, "../core/config/gateway.config.schema.json", `examples/${file} names the schema`);
     // Whatever ${VAR} an example uses is given a value a real deployment could have.
     const vars: Record<string, string> = { PORTCULLIS_MASTER_KEY: MASTER_KEY };
     for (const { name } of findMissingEnv(doc)) vars[name] ??= /ISSUER|URL/.test(name) ? "https://id.example.com/oauth2/default" : `example-${name.toLowerCase()}`;

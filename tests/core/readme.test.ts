@@ -1,5 +1,5 @@
 // The user's documentation holds together: every relative link in README.md, bench/README.md,
-// examples/README.md and docs/*.md points at a file that exists, and every #anchor at a heading that
+// examples' and plugins' READMEs and guides points at a file that exists, and every #anchor at a heading that
 // exists (GitHub's heading ids). Links inside code blocks and code spans are not links and are skipped.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -9,12 +9,15 @@ import { dirname, join, normalize, relative } from "node:path";
 const test = suite("readme");
 const ROOT = normalize(join(new URL("..", import.meta.url).pathname, ".."));
 
-const DOCS = [
-  "README.md",
-  "bench/README.md",
-  "examples/README.md",
-  ...(existsSync(join(ROOT, "docs")) ? readdirSync(join(ROOT, "docs")).filter((n) => n.endsWith(".md")).map((n) => `docs/${n}`) : []),
-];
+/** Every Markdown file of the user's documentation: the top level, bench/, examples/ and the plugins' folders. */
+function markdownUnder(dir: string): string[] {
+  if (!existsSync(join(ROOT, dir))) return [];
+  return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? markdownUnder(`${dir}/${e.name}`) : e.name.endsWith(".md") ? [`${dir}/${e.name}`] : []
+  );
+}
+
+const DOCS = ["README.md", "ARCHITECTURE.md", "bench/README.md", ...markdownUnder("examples"), ...markdownUnder("plugins")];
 
 /** The file's lines outside fenced code blocks, each with its 1-based line number. */
 function prose(text: string): Array<{ line: number; text: string }> {
