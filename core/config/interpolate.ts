@@ -129,20 +129,29 @@ export function findMissingEnv(value: unknown, path = "", env: (name: string) =>
  * const config = collectMissingEnvSync(() => buildConfig());
  */
 export function collectMissingEnvSync<T>(fn: () => T): T {
+  const c = collecting();
+  try {
+    return c.check(fn());
+  } catch (err) {
+    throw c.fail(err);
+  } finally {
+    c.done();
+  }
+}
+
+/** One collection of missing variables: what a result or an error becomes once `fn` has run. */
+function collecting(): { check<T>(result: T): T; fail(err: unknown): unknown; done(): void } {
   const { collectors } = state();
   const mine: MissingEnv[] = [];
   collectors.push(mine);
-  let result: T;
-  try {
-    result = fn();
-  } catch (err) {
-    if (mine.length > 0) throw missingEnvError(mine);
-    throw err;
-  } finally {
-    collectors.splice(collectors.lastIndexOf(mine), 1);
-  }
-  if (mine.length > 0) throw missingEnvError(mine);
-  return result;
+  return {
+    check(result) {
+      if (mine.length > 0) throw missingEnvError(mine);
+      return result;
+    },
+    fail: (err) => mine.length > 0 ? missingEnvError(mine) : err,
+    done: () => void collectors.splice(collectors.lastIndexOf(mine), 1),
+  };
 }
 
 /**
@@ -152,20 +161,14 @@ export function collectMissingEnvSync<T>(fn: () => T): T {
  * const mod = await collectMissingEnv(() => import(url));
  */
 export async function collectMissingEnv<T>(fn: () => Promise<T>): Promise<T> {
-  const { collectors } = state();
-  const mine: MissingEnv[] = [];
-  collectors.push(mine);
-  let result: T;
+  const c = collecting();
   try {
-    result = await fn();
+    return c.check(await fn());
   } catch (err) {
-    if (mine.length > 0) throw missingEnvError(mine);
-    throw err;
+    throw c.fail(err);
   } finally {
-    collectors.splice(collectors.lastIndexOf(mine), 1);
+    c.done();
   }
-  if (mine.length > 0) throw missingEnvError(mine);
-  return result;
 }
 
 /**

@@ -5,11 +5,11 @@ import { suite } from "uvu";
 import * as assert from "uvu/assert";
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { VERSION } from "../../core/version.ts";
 import { NOTES, runtime, startGateway, waitFor } from "../fixtures/helpers.ts";
+import { freePort } from "../fixtures/cli-process.ts";
 import { bearer, memoryStore } from "../../plugins/mod.ts";
 
 const test = suite("cli");
@@ -80,17 +80,6 @@ function cli(args: string[], env: Record<string, string> = {}, ms = 20_000): Pro
   return within(spawnCli(args, env), ms);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Every live process as pid, parent pid and command line. */
 function processes(): Array<{ pid: number; ppid: number; args: string }> {
