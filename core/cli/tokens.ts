@@ -3,7 +3,7 @@ import { createAudit } from "../audit/bus.ts";
 import { resolveConfig } from "../config/resolve.ts";
 import { GatewayError } from "../errors.ts";
 import { createLogger } from "../log.ts";
-import { parseCreateBody } from "../tokens/api.ts";
+import { defaultType, parseCreateBody } from "../tokens/api.ts";
 import { createTokenService } from "../tokens/service.ts";
 import type { TokenFilter } from "../types.ts";
 import type { PublicToken } from "../tokens/types.ts";
@@ -88,7 +88,10 @@ async function local(action: string, arg: string | undefined, o: TokenCliOptions
   const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds });
   try {
     if (action === "create") {
-      const created = await tokens.create(parseCreateBody(createBody(o), resolved.server.separator), "cli");
+      const input = parseCreateBody(createBody(o), resolved.server.separator);
+      // Like the API: without --type, what the configured strategies accept on /mcp.
+      input.type ??= defaultType(resolved.auth);
+      const created = await tokens.create(input, "cli");
       return show({ ...created.record, token: created.secret }, !!o.json);
     }
     if (action === "list") {

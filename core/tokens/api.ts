@@ -85,8 +85,13 @@ function actorOf(identity: Identity): string {
   return identity.tokenId ? `${identity.subject} (${identity.tokenId})` : identity.subject;
 }
 
-/** The kind a create without `type` makes: a bearer token, unless the strategies take API keys only. */
-function defaultType(strategies: readonly AuthStrategy[]): TokenType {
+/**
+ * The kind a create without `type` makes: a bearer token, unless the strategies take API keys only.
+ *
+ * @example
+ * defaultType([apiKey()]); // "api-key"
+ */
+export function defaultType(strategies: readonly AuthStrategy[]): TokenType {
   const accepted = acceptedTokenTypes(strategies);
   return accepted.length === 1 && accepted[0] === "api-key" ? "api-key" : "token";
 }

@@ -432,6 +432,18 @@ test("start: a stdio server that cannot start is logged once with its cause, and
   assert.equal(run.out.stderr.split("\n").filter((l) => /upstream says/.test(l)), [], "what the server wrote is in the cause, not logged again on each attempt");
 });
 
+test("tokens create without --type makes what the config's /mcp accepts: an API key under an api-key-only config", async () => {
+  const config = join(dir, "api-key-only.json");
+  await writeFile(config, JSON.stringify({ auth: { type: "api-key", header: "X-API-Key" }, mcpServers: {} }));
+  const data = { PORTCULLIS_DATA_DIR: join(dir, "api-key-data") };
+  const key = await cli(["tokens", "create", "--config", config, "--user", "alice@example.com", "--json"], data);
+  assert.is(key.code, 0, key.stderr);
+  assert.match(JSON.parse(key.stdout).token, /^pk_/);
+  const token = await cli(["tokens", "create", "--config", config, "--user", "bob", "--type", "token", "--json"], data);
+  assert.is(token.code, 0, token.stderr);
+  assert.match(JSON.parse(token.stdout).token, /^pt_/, "--type still decides");
+});
+
 test("tokens create, list, rotate and revoke on the local store, then against a running gateway with --url", async () => {
   const data = { PORTCULLIS_DATA_DIR: join(dir, "tokens-data") };
   const created = await cli(["tokens", "create", "--config", goodConfig(), "--user", "cli-user", "--team", "ops", "--scopes", "mcp:read", "--servers", "notes", "--expires-in", "7d", "--json"], data);
