@@ -148,11 +148,12 @@ export function createGateway(input: GatewayConfig): Gateway {
 
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.
-  const strip = stripHeaders(mappers.flatMap((m) => m.headerNames?.() ?? []));
+  const proxyHeaders = [...new Set(config.auth.flatMap((s) => s.headerNames?.() ?? []).map((h) => h.toLowerCase()))];
+  const strip = stripHeaders([...mappers.flatMap((m) => m.headerNames?.() ?? []), ...proxyHeaders]);
 
   return {
     fetch: (request, info = {}) =>
-      handleRequest(strip(request), info, {
+      handleRequest(strip(request), proxyHeaders.length === 0 ? info : { ...info, proxyHeaders: Object.fromEntries(proxyHeaders.flatMap((h) => request.headers.has(h) ? [[h, request.headers.get(h)!]] : [])) }, {
         router,
         authenticate,
         allowedOrigins: server.allowedOrigins,

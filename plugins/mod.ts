@@ -11,6 +11,8 @@ export { apiKey } from "./auth/api-key.ts";
 export type { ApiKeyOptions } from "./auth/api-key.ts";
 export { oauthServer } from "./auth/oauth-server.ts";
 export type { ClaimMapping as OauthClaimMapping, OauthServerExtras, OauthServerOptions, StaticClient, UpstreamIdp } from "./auth/oauth-server.ts";
+export { mtls } from "./auth/mtls.ts";
+export type { ClientCertificate, ForwardedFormat, MtlsIdentityMapping, MtlsOptions } from "./auth/mtls.ts";
 export { oidc } from "./auth/oidc.ts";
 export type { OidcClaimMapping, OidcClaimPath, OidcOptions, OidcProvider } from "./auth/oidc.ts";
 export { memoryStore } from "./stores/memory.ts";

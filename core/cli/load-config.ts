@@ -11,6 +11,7 @@ import type { GatewayConfig } from "../types.ts";
 import { apiKey } from "../../plugins/auth/api-key.ts";
 import { bearer } from "../../plugins/auth/bearer.ts";
 import { oauthServer } from "../../plugins/auth/oauth-server.ts";
+import { mtls } from "../../plugins/auth/mtls.ts";
 import { oidc } from "../../plugins/auth/oidc.ts";
 import { consoleAudit, envSecrets, fileStore, http, identityHeaders, jsonlAudit, jwtAssertion, memoryStore, stdio, vault } from "../../plugins/mod.ts";
 
@@ -70,6 +71,13 @@ export const jsonAuthTypes: Record<string, JsonAuthFactory> = {
       return repathed(err, /^oidc\./, path);
     }
   },
+  mtls: (auth, path) => {
+    try {
+      return [mtls(optionsOf(auth) as unknown as Parameters<typeof mtls>[0])];
+    } catch (err) {
+      return repathed(err, /^mtls\./, path);
+    }
+  },
 };
 
 const OAUTH_KEYS = ["type", "enabled", "provider", "issuer", "clientId", "clientSecret", "scopes", "tokenExpiration", "audience", "tenant"];
@@ -115,7 +123,8 @@ const CONFIGURED_ONLY = new Set(["oauth", "oauth-server", "oidc"]);
  * The config's auth as the environment overrides it: `PORTCULLIS_AUTH_ENABLED=false` (or
  * `PORTKEY_AUTH_ENABLED`) turns auth off; `PORTCULLIS_AUTH_TYPE` (or `PORTKEY_AUTH_TYPE`) `bearer` or
  * `api-key` replaces the config's strategies, while `oauth`, `oauth-server` and `oidc` keep the config's
- * OAuth strategy and require one. Errors name the variable that was set.
+ * OAuth strategy and require one, and `mtls` keeps the config's and requires an `mtls` one. Errors name
+ * the variable that was set.
  *
  * @example
  * config.auth = authWithEnvironment(config, process.env);
@@ -134,6 +143,14 @@ export function authWithEnvironment(config: GatewayConfig, env: Record<string, s
         "ERR_CONFIG",
         `${type.from}=${type.value}: the config must give the OAuth settings (auth: { "type": "${type.value}", "issuer", ... } in a JSON config, or oauthServer()/oidc() in gateway.config.ts)`,
       );
+    }
+    return config.auth;
+  }
+  if (type.value === "mtls") {
+    // The CA comes from the config, never the environment: the config must have the strategy already.
+    const strategies = config.auth === undefined ? [] : Array.isArray(config.auth) ? config.auth : [config.auth];
+    if (!strategies.some((s) => s.name === "auth:mtls")) {
+      throw new GatewayError("ERR_CONFIG", `${type.from}=mtls: the config must give the CA (auth: { "type": "mtls", "ca": "/path/to/ca.crt" } in a JSON config, or mtls({ ca }) in gateway.config.ts)`);
     }
     return config.auth;
   }

@@ -5,6 +5,7 @@
  *   portcullis start [--config FILE] [--port N] [--host H]
  *   portcullis check [--config FILE]
  *   portcullis tokens create|list|revoke|rotate ...
+ *   portcullis certs ca|server|client ...   (development certificates)
  *
  * @example
  * // node dist/cli.js start --config gateway.config.ts --port 8787
@@ -18,11 +19,13 @@ import { resolveConfig } from "../config/resolve.ts";
 import { isGatewayError } from "../errors.ts";
 import { createGateway } from "../gateway.ts";
 import { serve } from "../serve/mod.ts";
+import { readTls } from "../serve/tls-files.ts";
 import type { GatewayConfig, Upstream } from "../types.ts";
 import { VERSION } from "../version.ts";
 import { jsonlAudit } from "../../plugins/audit/jsonl.ts";
 import { fileStore } from "../../plugins/stores/file.ts";
 import { authWithEnvironment, loadConfigFile } from "./load-config.ts";
+import { certsCommand } from "./certs.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tokensCommand } from "./tokens.ts";
 
@@ -43,6 +46,11 @@ Usage:
   portcullis secrets list | delete NAME | rotate-key [--new-key K]
       secrets live encrypted under $PORTCULLIS_MASTER_KEY; values are never printed; these work on
       the configured store, or on a running gateway with --url and an admin token
+  portcullis certs ca --out DIR
+  portcullis certs server --ca DIR [--host localhost,127.0.0.1] --out DIR
+  portcullis certs client --ca DIR --user alice@example.com [--team T] --out DIR
+      development certificates only: a private CA (ca.crt, ca.key), a server certificate
+      (server.crt, server.key) and a client certificate (client.crt, client.key); keys are mode 0600
   portcullis --version | --help
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
@@ -133,6 +141,9 @@ export async function main(argv: string[]): Promise<void> {
         "new-key": { type: "string" },
         grace: { type: "string" },
         state: { type: "string" },
+        out: { type: "string" },
+        ca: { type: "string" },
+        days: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -145,6 +156,11 @@ export async function main(argv: string[]): Promise<void> {
   const command = positionals[0];
   if (values.help || command === undefined || command === "help") return void process.stdout.write(HELP);
   const file = values.config ?? process.env.PORTCULLIS_CONFIG ?? "gateway.config.ts";
+
+  if (command === "certs") {
+    process.stdout.write(await certsCommand(positionals[1] ?? "", values) + "\n");
+    return;
+  }
 
   if (command === "tokens" || command === "secrets") {
     const exists = async () => {
@@ -170,11 +186,13 @@ export async function main(argv: string[]): Promise<void> {
   if (command === "check") {
     const config = withEnvironment(await loadConfigFile(file));
     const resolved = resolveConfig(config);
+    // The certificate files are read as `start` would, so a wrong path fails here too.
+    if (resolved.server.tls !== undefined) await readTls(resolved.server.tls);
     warnAboutEnv(process.env, resolved.logger, [], secretNamesOf(resolved.servers));
     const lines = Object.entries(resolved.servers).map(([name, u]) => `  ${name}: ${u.name} ${u.describe()}`);
     process.stdout.write(
       `${file}: OK\n` +
-        `listen: http://${resolved.server.host}:${resolved.server.port}\n` +
+        `listen: ${resolved.server.tls ? "https" : "http"}://${resolved.server.host}:${resolved.server.port}\n` +
         `auth: ${resolved.auth.length ? resolved.auth.map((a) => a.name).join(", ") : "none (every /mcp request will be refused)"}\n` +
         `servers:\n${lines.join("\n") || "  (none)"}\n`,
     );

@@ -289,6 +289,17 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
   const server = json.server === undefined ? undefined : { ...(json.server as Json) } as GatewayConfig["server"] & Json;
   if (server?.separator !== undefined) server.separator = interpolate(server.separator, "server.separator");
   const separator = server?.separator ?? "__";
+  // Portkey's `server.ssl` is `server.tls` of the TypeScript config; the paths are interpolated there.
+  if (server !== undefined && "ssl" in server) {
+    const { enabled, cert, key, ca } = server.ssl as { enabled?: boolean; cert?: string; key?: string; ca?: string };
+    delete server.ssl;
+    // Only an explicit `enabled: false` serves plain HTTP: an ssl block left half-written is an error.
+    if (enabled !== false) {
+      if (cert === undefined) problems.push("server.ssl.cert: expected the PEM certificate file (server.ssl.enabled is not false)");
+      if (key === undefined) problems.push("server.ssl.key: expected the PEM private key file (server.ssl.enabled is not false)");
+      if (cert !== undefined && key !== undefined) server.tls = { cert, key, ...(ca === undefined ? {} : { ca }) };
+    }
+  }
 
   const servers: Record<string, Upstream> = {};
   const names = Object.keys(json.mcpServers as Json);
@@ -317,6 +328,15 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
   }
   // One strategy stays one (as written in TypeScript); none enabled leaves auth out.
   if (strategies.length > 0) config.auth = strategies.length === 1 && !Array.isArray(json.auth) ? strategies[0]! : strategies;
+
+  // The page's mTLS: with `server.ssl` and an mtls strategy reading certificates at the TLS layer (no proxy
+  // in front), the server asks clients for certificates, trusting the strategy's CA file unless ssl names one.
+  const direct = authEntries(json.auth).map(({ entry }) => entry as Json).find((e) => e.type === "mtls" && e.enabled !== false && e.proxy === undefined);
+  if (direct !== undefined && server?.tls !== undefined) {
+    const ca = server.tls.ca ?? (typeof direct.ca === "string" && !direct.ca.includes("-----BEGIN") ? direct.ca : undefined);
+    if (ca === undefined) problems.push("server.ssl.ca: expected the CA file that signs client certificates (auth type mtls gives its CA as PEM text or a list)");
+    else server.tls = { ...server.tls, ca, requestCert: true };
+  }
 
   if (json.tokens !== undefined) {
     const { store, ...rest } = json.tokens as Json;

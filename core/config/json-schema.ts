@@ -85,6 +85,12 @@ const SERVER = object("Settings of the HTTP server and the MCP endpoint.", {
   bodyTimeoutMs: integer(100, 600_000, "Time allowed to receive a request body, ms; default 30000.", "expected milliseconds from 100 to 600000"),
   headersTimeoutMs: integer(100, 600_000, "Time allowed to receive request headers, ms; default 15000.", "expected milliseconds from 100 to 600000"),
   publicUrl: patterned(String.raw`https?://[^/?#\s]+/?`, "The URL clients use to reach the gateway (https://mcp.example.com), no path.", "expected the gateway's public URL such as https://mcp.example.com (no path)"),
+  ssl: object("Serve HTTPS (TLS 1.2 and up). The PEM files are read at start and again on SIGHUP or when they change.", {
+    enabled: flag("false serves plain HTTP and ignores the rest; otherwise HTTPS with cert and key (both then required)."),
+    cert: text("PEM file of the server certificate (intermediates after it).", "expected a file path"),
+    key: text("PEM file of the certificate's private key (unencrypted).", "expected a file path"),
+    ca: text("PEM file of the CA certificates client certificates are verified against.", "expected a file path"),
+  }),
 });
 
 const IDENTITY_FORWARDING = object("Who upstream servers learn is calling: headers for HTTP servers, _meta for stdio servers.", {
@@ -276,6 +282,25 @@ const AUTH: Record<string, JsonSchema> = {
     }, [], "expected { cacheMaxAgeSeconds?, cooldownSeconds?, timeoutMs? }"),
     otherIssuers: { enum: ["refuse", "skip"], description: "A JWT of another issuer: refuse (default) or skip to the next strategy." },
   }, ["type", "audience"]),
+  mtls: object("Client certificates (mutual TLS), verified against the configured CA: from the TLS connection, or from a trusted TLS-terminating proxy's header.", {
+    type: { const: "mtls" },
+    enabled,
+    ca: nameOrNames("Trusted CA certificates: PEM file path(s) or PEM text.", "expected a PEM file path, PEM text, or an array of them"),
+    requireClientCert: flag("Refuse requests without a client certificate (default true); false leaves them to the next strategy."),
+    identity: object("Which certificate fields become the identity.", {
+      user: { enum: ["cn", "email", "uri"], description: "The subject: CN, SAN email or SAN URI (SPIFFE ID); default SAN email, else CN." },
+      team: { enum: ["o", "ou"], description: "The team: the subject's O or OU." },
+      org: { enum: ["o"], description: "The organization: the subject's O." },
+    }, [], "expected { user?, team?, org? }"),
+    allowedSubjects: list("Subjects (after mapping) that may authenticate: exact, or globs with *."),
+    crl: nameOrNames("CRL file path(s), PEM or DER, signed by a configured CA; re-read when changed.", "expected a CRL file path or an array of them"),
+    scopes: list("Scopes a certificate identity gets; default mcp:read, mcp:write."),
+    proxy: object("Take the certificate from a TLS-terminating proxy's header, believed only from trustedProxies.", {
+      header: patterned("[A-Za-z0-9-]+", "Default X-Forwarded-Client-Cert.", "expected a header name such as X-Forwarded-Client-Cert"),
+      format: { enum: ["xfcc", "pem-urlencoded"], description: "xfcc (Envoy, default) or pem-urlencoded (nginx $ssl_client_escaped_cert, Traefik)." },
+      trustedProxies: list("CIDRs of the proxies (10.0.0.0/8, fd00::/8, 127.0.0.1)."),
+    }, ["trustedProxies"], "expected { header?, format?, trustedProxies }"),
+  }, ["type", "ca"]),
 };
 
 /** The auth `type`s the schema describes, in the order they are listed. */

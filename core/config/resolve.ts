@@ -23,6 +23,22 @@ export function resolveConfig(input: GatewayConfig): ResolvedConfig {
   return collectMissingEnvSync(() => resolve(input));
 }
 
+function resolveTls(t: NonNullable<NonNullable<GatewayConfig["server"]>["tls"]>): NonNullable<ResolvedConfig["server"]["tls"]> {
+  const requestCert = t.requestCert ?? false;
+  const ca = t.ca === undefined ? undefined : interpolate(t.ca, "server.tls.ca");
+  // Without a CA there is nothing to verify a client certificate against: every one would be unauthorized.
+  if (requestCert && ca === undefined) throw configError("server.tls.ca", "expected the CA file client certificates are verified against (server.tls.requestCert is true)");
+  if (t.rejectUnauthorized && !requestCert) throw configError("server.tls.rejectUnauthorized", "expected server.tls.requestCert: true with it");
+  return {
+    cert: interpolate(t.cert, "server.tls.cert"),
+    key: interpolate(t.key, "server.tls.key"),
+    ...(ca === undefined ? {} : { ca }),
+    minVersion: t.minVersion ?? "TLSv1.2",
+    requestCert,
+    rejectUnauthorized: t.rejectUnauthorized ?? false,
+  };
+}
+
 function resolve(input: GatewayConfig): ResolvedConfig {
   const valid = validateConfig(input);
   const s = valid.server ?? {};
@@ -50,6 +66,7 @@ function resolve(input: GatewayConfig): ResolvedConfig {
     headersTimeoutMs: s.headersTimeoutMs ?? 15_000,
     publicUrl: s.publicUrl === undefined ? undefined : interpolate(s.publicUrl, "server.publicUrl").replace(/\/$/, ""),
   };
+  if (s.tls !== undefined) server.tls = resolveTls(s.tls);
   const serverNames = Object.keys(input.servers);
   serverNames.forEach((name, i) => {
     // Namespaced names must split one way only: `notes` and `notes_` with `__` would both claim `notes___x`.

@@ -2,7 +2,8 @@ import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 import { storeKind } from "../tokens/derive-store.ts";
 
-const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl"] as const;
+const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl", "tls"] as const;
+const TLS_KEYS = ["cert", "key", "ca", "minVersion", "requestCert", "rejectUnauthorized"] as const;
 const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "logLevel", "logger"] as const;
 
 function oneOf(keys: readonly string[]): string {
@@ -45,6 +46,17 @@ export const GatewayConfigSchema = v.strictObject(
           bodyTimeoutMs: v.optional(v.pipe(v.number("expected milliseconds from 100 to 600000"), v.integer("expected milliseconds from 100 to 600000"), v.minValue(100, "expected milliseconds from 100 to 600000"), v.maxValue(600_000, "expected milliseconds from 100 to 600000"))),
           headersTimeoutMs: v.optional(v.pipe(v.number("expected milliseconds from 100 to 600000"), v.integer("expected milliseconds from 100 to 600000"), v.minValue(100, "expected milliseconds from 100 to 600000"), v.maxValue(600_000, "expected milliseconds from 100 to 600000"))),
           publicUrl: v.optional(v.pipe(v.string("expected the gateway's public URL such as https://mcp.example.com"), v.regex(/^https?:\/\/[^/?#\s]+\/?$/, "expected the gateway's public URL such as https://mcp.example.com (no path)"))),
+          tls: v.optional(v.strictObject(
+            {
+              cert: v.pipe(v.string("expected the path of a PEM certificate file"), v.minLength(1, "expected the path of a PEM certificate file")),
+              key: v.pipe(v.string("expected the path of a PEM private key file"), v.minLength(1, "expected the path of a PEM private key file")),
+              ca: v.optional(v.pipe(v.string("expected the path of a PEM file of CA certificates"), v.minLength(1, "expected the path of a PEM file of CA certificates"))),
+              minVersion: v.optional(v.picklist(["TLSv1.2", "TLSv1.3"], 'expected "TLSv1.2" or "TLSv1.3"')),
+              requestCert: v.optional(v.boolean("expected true or false")),
+              rejectUnauthorized: v.optional(v.boolean("expected true or false")),
+            },
+            oneOf(TLS_KEYS),
+          )),
         },
         oneOf(SERVER_KEYS),
       ),

@@ -5,7 +5,7 @@ import type { PluginContext } from "./plugin-context.ts";
 /** The decision of one auth strategy about one request. `undefined` means "not my credential". */
 export type AuthOutcome =
   | { identity: Identity }
-  | { error: { code: "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_EXPIRED" | "ERR_TOKEN_REVOKED" | "ERR_FORBIDDEN"; reason: string; tokenId?: string } }
+  | { error: { code: "ERR_AUTH_REQUIRED" | "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_EXPIRED" | "ERR_TOKEN_REVOKED" | "ERR_FORBIDDEN"; reason: string; tokenId?: string } }
   | undefined;
 
 /** What a strategy sees besides the request. */
@@ -61,6 +61,13 @@ export interface AuthStrategy {
    * tool its permissions reach gets 403 `insufficient_scope` instead of "Unknown tool".
    */
   scopeStepUp?: boolean;
+  /**
+   * Headers a hop in front of the gateway sets for this strategy (a TLS-terminating proxy's
+   * `X-Forwarded-Client-Cert`): the gateway removes them from every request before anything reads it
+   * and hands their values to the strategies only, in `ctx.info.proxyHeaders`. The strategy decides
+   * whether the peer was allowed to set them.
+   */
+  headerNames?(): string[];
   routes?: Route[];
   /** Receives the gateway's services (token service, audit, logger) once, before the first request. */
   setup?(ctx: PluginContext): void | Promise<void>;

@@ -40,6 +40,34 @@ export interface ServerSettings {
    * tokens it signs. Default: the origin of each request.
    */
   publicUrl?: string;
+  /**
+   * Serve HTTPS instead of HTTP. Files are read at start (an unreadable or malformed one fails the start)
+   * and read again on SIGHUP and when they change, without dropping connections (Node; Deno and Bun
+   * need a restart).
+   *
+   * @example
+   * tls: { cert: "certs/server.crt", key: "certs/server.key" }
+   */
+  tls?: TlsSettings;
+}
+
+/** The certificate the gateway serves HTTPS with, and optionally the client certificates it asks for. */
+export interface TlsSettings {
+  /** PEM file of the server certificate (with its intermediates after it). */
+  cert: string;
+  /** PEM file of the certificate's private key. */
+  key: string;
+  /** PEM file of the CA certificates client certificates are verified against (with `requestCert`). */
+  ca?: string;
+  /** Oldest TLS version accepted; default `TLSv1.2`. */
+  minVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Ask clients for a certificate (mTLS; Node only, see the README). The verified result reaches auth
+   * strategies as `info.tls`. Requests without one are not refused here, so other strategies still apply.
+   */
+  requestCert?: boolean;
+  /** With `requestCert`, refuse handshakes without a certificate the `ca` verifies; default false. */
+  rejectUnauthorized?: boolean;
 }
 
 /** Where tokens live and how long they may last. */
@@ -124,9 +152,19 @@ export interface Gateway {
   ready(): Promise<void>;
 }
 
+/** `server.tls` after validation and defaults: file paths (not yet read) and the TLS choices. */
+export interface ResolvedTls {
+  cert: string;
+  key: string;
+  ca?: string;
+  minVersion: "TLSv1.2" | "TLSv1.3";
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
 /** The configuration after validation and defaults. */
 export interface ResolvedConfig {
-  server: Required<Omit<ServerSettings, "allowedOrigins" | "publicUrl">> & { allowedOrigins: string[]; publicUrl?: string };
+  server: Required<Omit<ServerSettings, "allowedOrigins" | "publicUrl" | "tls">> & { allowedOrigins: string[]; publicUrl?: string; tls?: ResolvedTls };
   auth: AuthStrategy[];
   servers: Record<string, Upstream>;
   logger: Logger;

@@ -11,6 +11,12 @@ export interface RequestInfo {
     /** The peer's certificate, DER-encoded. */
     peerCertificate?: Uint8Array;
   };
+  /**
+   * The headers auth strategies declared with `headerNames()` (lower-cased name to value), as the
+   * request carried them: `gateway.fetch` takes them off the request and puts them here, so no handler
+   * or upstream reads them. Whoever sent them is not vouched for: a strategy checks `remoteAddress`.
+   */
+  proxyHeaders?: Record<string, string>;
 }
 
 /** Who is calling, as established by an auth strategy. Never built from client-supplied identity headers. */

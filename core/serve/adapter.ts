@@ -15,6 +15,20 @@ export interface ListenOptions {
   headersMs: number;
   /** Time allowed to receive a request's body, in ms; the gateway enforces it, a runtime may back it up. */
   bodyMs: number;
+  /** Serve HTTPS with this material; absent: plain HTTP. */
+  tls?: TlsMaterial;
+}
+
+/** `server.tls` with the files read: PEM text, not paths. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca?: string;
+  minVersion: "TLSv1.2" | "TLSv1.3";
+  /** Ask for a client certificate and hand the result to the gateway as `info.tls`. */
+  requestCert: boolean;
+  /** Refuse handshakes without a certificate the CA verifies. */
+  rejectUnauthorized: boolean;
 }
 
 /** A server that listens. */
@@ -23,4 +37,9 @@ export interface Listener {
   port: number;
   /** Stops accepting connections and drops the open ones. */
   stop(): Promise<void>;
+  /**
+   * Serves new connections with new TLS material, open connections untouched. Absent where the runtime
+   * cannot (Deno.serve, Bun.serve); throws when the runtime refuses the material (the old one stays in force).
+   */
+  reloadTls?: (tls: TlsMaterial) => Promise<void>;
 }

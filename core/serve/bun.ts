@@ -1,12 +1,17 @@
 // The Bun adapter: Bun.serve, and the process signals Bun provides through node:process. Chosen by
 // package.json's "imports" (`#serve-adapter`, "bun" condition; built: dist/serve-bun.js).
 import process from "node:process";
-import type { Handler, Listener, ListenOptions } from "./adapter.ts";
+import type { Handler, Listener, ListenOptions, TlsMaterial } from "./adapter.ts";
 
 // The part of the Bun namespace used here, typed locally: the project type-checks with Node's types,
 // where `Bun` does not exist.
+interface BunTls {
+  cert: string;
+  key: string;
+}
+
 interface BunApi {
-  serve(options: { hostname: string; port: number; idleTimeout: number; fetch(req: Request): Promise<Response> }): {
+  serve(options: { hostname: string; port: number; idleTimeout: number; tls?: BunTls; fetch(req: Request): Promise<Response> }): {
     port: number;
     stop(closeActiveConnections?: boolean): Promise<void> | void;
     requestIP(req: Request): { address: string } | null;
@@ -33,17 +38,35 @@ const DRAIN_BYTES = 64 * 1024;
  * await listener.stop();
  */
 export async function listen(handler: Handler, options: ListenOptions): Promise<Listener> {
+  const tls = options.tls === undefined ? undefined : bunTls(options.tls);
+  const fetch = async (req: Request): Promise<Response> => {
+    const res = await handler(req, { remoteAddress: server.requestIP(req)?.address });
+    return await leavesBodyBehind(req) ? withHeader(res, "connection", "close") : res;
+  };
   const server = bun.serve({
     hostname: options.host,
     port: options.port,
     // SSE streams of MCP sessions stay open for a long time: no idle cut-off.
     idleTimeout: 0,
-    fetch: async (req: Request) => {
-      const res = await handler(req, { remoteAddress: server.requestIP(req)?.address });
-      return await leavesBodyBehind(req) ? withHeader(res, "connection", "close") : res;
-    },
+    ...(tls === undefined ? {} : { tls }),
+    fetch,
   });
+  // No reloadTls: server.reload({ tls }) is accepted but new connections still get the old certificate
+  // (Bun 1.4.5), so a changed certificate needs a restart here.
   return { port: server.port, stop: async () => { await server.stop(true); } };
+}
+
+// Bun.serve's fetch handler is not given the peer certificate, and Bun (BoringSSL) accepts TLS 1.2 and
+// up with no setting to raise the floor: both are refused at start rather than served otherwise.
+function bunTls(tls: TlsMaterial): BunTls {
+  if (tls.requestCert) {
+    throw new Error(
+      "Bun.serve does not hand the client certificate to the request handler, so server.tls.requestCert cannot work on Bun: " +
+        "run the gateway on Node, or terminate TLS in a proxy that forwards the client certificate in a header (the mtls auth strategy reads it there)",
+    );
+  }
+  if (tls.minVersion !== "TLSv1.2") throw new Error(`Bun.serve cannot raise the oldest TLS version to ${tls.minVersion} (it accepts TLS 1.2 and 1.3): run the gateway on Node for server.tls.minVersion`);
+  return { cert: tls.cert, key: tls.key };
 }
 
 // Bun keeps receiving a body the handler left unread (a 401 before the body, say) for as long as the
@@ -88,6 +111,17 @@ function withHeader(res: Response, name: string, value: string): Response {
  */
 export function onShutdownSignal(fn: () => void): void {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, fn);
+}
+
+/**
+ * Calls `fn` on SIGHUP (the TLS files are read again then).
+ *
+ * @example
+ * onReloadSignal(() => reload());
+ */
+export function onReloadSignal(fn: () => void): () => void {
+  process.on("SIGHUP", fn);
+  return () => void process.off("SIGHUP", fn);
 }
 
 /**

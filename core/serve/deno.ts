@@ -1,15 +1,16 @@
 // The Deno adapter: Deno.serve and Deno's signal API. Chosen by package.json's "imports"
 // (`#serve-adapter`, "deno" condition; built: dist/serve-deno.js).
-import type { Handler, Listener, ListenOptions } from "./adapter.ts";
+import type { Handler, Listener, ListenOptions, TlsMaterial } from "./adapter.ts";
 
 // The few parts of the Deno namespace used here, typed locally: the project type-checks with Node's
 // types, where `Deno` does not exist.
 interface DenoApi {
   serve(
-    options: { hostname: string; port: number; onListen(addr: { port: number }): void },
+    options: { hostname: string; port: number; cert?: string; key?: string; onListen(addr: { port: number }): void; onError?(err: unknown): Response },
     handler: (req: Request, info: { remoteAddr: { hostname: string } }) => Promise<Response>,
   ): { shutdown(): Promise<void> };
-  addSignalListener(signal: "SIGINT" | "SIGTERM", fn: () => void): void;
+  addSignalListener(signal: "SIGINT" | "SIGTERM" | "SIGHUP", fn: () => void): void;
+  removeSignalListener(signal: "SIGHUP", fn: () => void): void;
   exit(code: number): never;
 }
 
@@ -30,12 +31,42 @@ const deno: DenoApi = (globalThis as unknown as { Deno: DenoApi }).Deno;
  * await listener.stop();
  */
 export async function listen(handler: Handler, options: ListenOptions): Promise<Listener> {
-  return await new Promise<Listener>((resolve) => {
-    const server = deno.serve(
-      { hostname: options.host, port: options.port, onListen: (addr) => resolve({ port: addr.port, stop: () => server.shutdown() }) },
-      (req, info) => handler(req, { remoteAddress: info.remoteAddr.hostname }),
-    );
+  const tls = options.tls === undefined ? {} : denoTls(options.tls);
+  return await new Promise<Listener>((resolve, reject) => {
+    try {
+      const server = deno.serve(
+        { hostname: options.host, port: options.port, ...tls, onListen: (addr) => resolve({ port: addr.port, stop: () => server.shutdown() }) },
+        (req, info) => handler(req, { remoteAddress: info.remoteAddr.hostname }),
+      );
+    } catch (err) {
+      reject(err);
+    }
   });
+}
+
+// Deno.serve takes a certificate and key once: it cannot swap them while serving (no reloadTls here),
+// cannot ask for client certificates, and (rustls) accepts TLS 1.2 and 1.3 with no setting to raise the
+// floor. Deno's node:https did not complete a handshake that asked for a client certificate (Deno 2.9).
+function denoTls(tls: TlsMaterial): { cert: string; key: string } {
+  if (tls.requestCert) {
+    throw new Error(
+      "Deno.serve cannot ask for or hand over client certificates, so server.tls.requestCert cannot work on Deno: " +
+        "run the gateway on Node, or terminate TLS in a proxy that forwards the client certificate in a header (the mtls auth strategy reads it there)",
+    );
+  }
+  if (tls.minVersion !== "TLSv1.2") throw new Error(`Deno.serve cannot raise the oldest TLS version to ${tls.minVersion} (it accepts TLS 1.2 and 1.3): run the gateway on Node for server.tls.minVersion`);
+  return { cert: tls.cert, key: tls.key };
+}
+
+/**
+ * Calls `fn` on SIGHUP.
+ *
+ * @example
+ * onReloadSignal(() => reload());
+ */
+export function onReloadSignal(fn: () => void): () => void {
+  deno.addSignalListener("SIGHUP", fn);
+  return () => deno.removeSignalListener("SIGHUP", fn);
 }
 
 /**

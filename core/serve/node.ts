@@ -1,9 +1,44 @@
 // The Node adapter: @hono/node-server, process signals, and esbuild hooks for TypeScript files.
 // Chosen by package.json's "imports" (`#serve-adapter`, default condition; built: dist/serve-node.js).
 import { serve as nodeServe } from "@hono/node-server";
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions as HttpsOptions } from "node:https";
 import { register } from "node:module";
 import process from "node:process";
-import type { Handler, Listener, ListenOptions } from "./adapter.ts";
+import { createSecureContext, type TLSSocket } from "node:tls";
+import type { RequestInfo } from "../types.ts";
+import type { Handler, Listener, ListenOptions, TlsMaterial } from "./adapter.ts";
+
+function secureOptions(tls: TlsMaterial): HttpsOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+    minVersion: tls.minVersion,
+    requestCert: tls.requestCert,
+    // false lets a request without a (valid) certificate through to the auth strategies, which decide.
+    rejectUnauthorized: tls.requestCert && tls.rejectUnauthorized,
+  };
+}
+
+// Node would only complain about a key that does not match its certificate on the first handshake.
+function checkedSecureOptions(tls: TlsMaterial): HttpsOptions {
+  const options = secureOptions(tls);
+  createSecureContext(options);
+  return options;
+}
+
+type Incoming = { socket?: { remoteAddress?: string; encrypted?: boolean } };
+
+function infoOf(incoming: Incoming | undefined, withPeer: boolean): RequestInfo {
+  const socket = incoming?.socket;
+  if (!withPeer || !socket?.encrypted) return { remoteAddress: socket?.remoteAddress };
+  const tlsSocket = socket as unknown as TLSSocket;
+  const raw = tlsSocket.getPeerCertificate(true)?.raw;
+  return {
+    remoteAddress: socket.remoteAddress,
+    tls: { authorized: tlsSocket.authorized, ...(raw ? { peerCertificate: new Uint8Array(raw) } : {}) },
+  };
+}
 
 /**
  * Listens with `@hono/node-server`, the headers and request deadlines set on Node's own server.
@@ -18,21 +53,26 @@ import type { Handler, Listener, ListenOptions } from "./adapter.ts";
  * await listener.stop();
  */
 export async function listen(handler: Handler, options: ListenOptions): Promise<Listener> {
-  const { host, port, headersMs, bodyMs } = options;
+  const { host, port, headersMs, bodyMs, tls } = options;
+  const withPeer = tls?.requestCert ?? false;
+  const timing = {
+    headersTimeout: headersMs,
+    // A backstop behind the gateway's own body deadline, for bodies no handler reads; Node requires
+    // it to be at least headersTimeout.
+    requestTimeout: headersMs + bodyMs,
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(headersMs, bodyMs) / 4))),
+  };
+  const served = tls === undefined
+    ? { serverOptions: timing }
+    : { serverOptions: { ...timing, ...checkedSecureOptions(tls) }, createServer: createHttpsServer };
   return await new Promise<Listener>((resolve, reject) => {
     const server = nodeServe(
       {
         hostname: host,
         port,
-        serverOptions: {
-          headersTimeout: headersMs,
-          // A backstop behind the gateway's own body deadline, for bodies no handler reads; Node requires
-          // it to be at least headersTimeout.
-          requestTimeout: headersMs + bodyMs,
-          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(Math.min(headersMs, bodyMs) / 4))),
-        },
-        fetch: (req: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) => handler(req, { remoteAddress: env?.incoming?.socket?.remoteAddress }),
-      },
+        ...served,
+        fetch: (req: Request, env: { incoming?: Incoming }) => handler(req, infoOf(env?.incoming, withPeer)),
+      } as Parameters<typeof nodeServe>[0],
       (info) => resolve({
         port: info.port,
         stop: () => new Promise<void>((done) => {
@@ -40,10 +80,25 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
           (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
           server.close(() => done());
         }),
+        ...(tls === undefined ? {} : {
+          // New handshakes get the new context; connections already open keep theirs.
+          reloadTls: async (next: TlsMaterial) => (server as unknown as HttpsServer).setSecureContext(checkedSecureOptions(next)),
+        }),
       }),
     );
     server.once("error", reject);
   });
+}
+
+/**
+ * Calls `fn` on SIGHUP (the TLS files are read again then).
+ *
+ * @example
+ * onReloadSignal(() => reload());
+ */
+export function onReloadSignal(fn: () => void): () => void {
+  process.on("SIGHUP", fn);
+  return () => void process.off("SIGHUP", fn);
 }
 
 /**

@@ -49,7 +49,7 @@ test("the aliases change the config's auth as the PORTCULLIS_ names do", () => {
   assert.equal(names(authWithEnvironment(config, { PORTKEY_AUTH_TYPE: "api-key", PORTCULLIS_API_KEY_HEADER: "X-Team-Key" })), ["auth:api-key"]);
   assert.equal(authWithEnvironment(config, { PORTKEY_AUTH_ENABLED: "false", PORTKEY_AUTH_TYPE: "api-key" }), [], "enabled=false wins over a type");
   assert.is(authWithEnvironment(config, {}), config.auth, "nothing set: the config's auth");
-  assert.match(configError(() => authWithEnvironment(config, { PORTKEY_AUTH_TYPE: "magic" })), /^PORTKEY_AUTH_TYPE: expected one of bearer, api-key, oauth, oauth-server, oidc, received "magic"/);
+  assert.match(configError(() => authWithEnvironment(config, { PORTKEY_AUTH_TYPE: "magic" })), /^PORTKEY_AUTH_TYPE: expected one of bearer, api-key, oauth, oauth-server, oidc, mtls, received "magic"/);
   assert.match(configError(() => authWithEnvironment(config, { PORTKEY_AUTH_TYPE: "oidc" })), /^PORTKEY_AUTH_TYPE=oidc: the config must give the OAuth settings/);
   const withOidc: GatewayConfig = { auth: [oidc({ issuer: "https://id.example.com", audience: "gw" }), bearer()], servers: {} };
   assert.is(authWithEnvironment(withOidc, { PORTCULLIS_AUTH_TYPE: "oauth" }), withOidc.auth, "oauth keeps the config's OAuth strategy");

@@ -175,7 +175,7 @@ const INVALID: Array<[unknown, RegExp]> = [
   [{ mcpServers: { a: { url: "http://x", userCredential: { format: "Bearer" } } } }, /^\s*mcpServers\.a\.userCredential\.format: expected a string containing \{credential\}/m],
   [{ mcpServers: { a: { script: "s.ts", identityForwarding: { enable: false } } } }, /^\s*mcpServers\.a\.identityForwarding\.enable: unknown key/m],
   [{ mcpServers: {}, auth: "bearer" }, /^\s*auth: expected an auth strategy/m],
-  [{ mcpServers: {}, auth: { type: "magic" } }, /^\s*auth\.type: expected one of bearer, api-key, oauth, oauth-server, oidc, received "magic"/m],
+  [{ mcpServers: {}, auth: { type: "magic" } }, /^\s*auth\.type: expected one of bearer, api-key, oauth, oauth-server, oidc, mtls, received "magic"/m],
   [{ mcpServers: {}, auth: { enabled: "yes" } }, /^\s*auth\.enabled: expected true or false/m],
   [{ mcpServers: {}, auth: [{ type: "bearer" }, { type: "api-key", header: 5 }] }, /^\s*auth\[1\]\.header: expected a header name/m],
   [{ mcpServers: {}, auth: { type: "bearer", realm: 5 } }, /^\s*auth\.realm: expected a non-empty string/m],
