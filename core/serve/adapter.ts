@@ -31,6 +31,27 @@ export interface TlsMaterial {
   rejectUnauthorized: boolean;
 }
 
+/**
+ * The certificate and key of `tls` for a runtime whose server can only present them: it throws, naming
+ * the alternative, when the config asks for client certificates or a TLS floor above 1.2 (the runtime
+ * accepts TLS 1.2 and 1.3 with no setting to raise it).
+ *
+ * @example
+ * Deno.serve({ ...plainTls("Deno.serve", tls, "cannot ask for or hand over client certificates") }, handler);
+ */
+export function plainTls(server: string, tls: TlsMaterial, whyNoClientCerts: string): { cert: string; key: string } {
+  if (tls.requestCert) {
+    throw new Error(
+      `${server} ${whyNoClientCerts}, so server.tls.requestCert cannot work on ${server.split(".")[0]}: ` +
+        "run the gateway on Node, or terminate TLS in a proxy that forwards the client certificate in a header (the mtls auth strategy reads it there)",
+    );
+  }
+  if (tls.minVersion !== "TLSv1.2") {
+    throw new Error(`${server} cannot raise the oldest TLS version to ${tls.minVersion} (it accepts TLS 1.2 and 1.3): run the gateway on Node for server.tls.minVersion`);
+  }
+  return { cert: tls.cert, key: tls.key };
+}
+
 /** A server that listens. */
 export interface Listener {
   /** The port bound (the one picked, when 0 was asked for). */

@@ -1,7 +1,7 @@
 // The Bun adapter: Bun.serve, and the process signals Bun provides through node:process. Chosen by
 // package.json's "imports" (`#serve-adapter`, "bun" condition; built: dist/serve-bun.js).
 import process from "node:process";
-import type { Handler, Listener, ListenOptions, TlsMaterial } from "./adapter.ts";
+import { type Handler, type Listener, type ListenOptions, plainTls, type TlsMaterial } from "./adapter.ts";
 
 // The part of the Bun namespace used here, typed locally: the project type-checks with Node's types,
 // where `Bun` does not exist.
@@ -59,14 +59,7 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
 // Bun.serve's fetch handler is not given the peer certificate, and Bun (BoringSSL) accepts TLS 1.2 and
 // up with no setting to raise the floor: both are refused at start rather than served otherwise.
 function bunTls(tls: TlsMaterial): BunTls {
-  if (tls.requestCert) {
-    throw new Error(
-      "Bun.serve does not hand the client certificate to the request handler, so server.tls.requestCert cannot work on Bun: " +
-        "run the gateway on Node, or terminate TLS in a proxy that forwards the client certificate in a header (the mtls auth strategy reads it there)",
-    );
-  }
-  if (tls.minVersion !== "TLSv1.2") throw new Error(`Bun.serve cannot raise the oldest TLS version to ${tls.minVersion} (it accepts TLS 1.2 and 1.3): run the gateway on Node for server.tls.minVersion`);
-  return { cert: tls.cert, key: tls.key };
+  return plainTls("Bun.serve", tls, "does not hand the client certificate to the request handler");
 }
 
 // Bun keeps receiving a body the handler left unread (a 401 before the body, say) for as long as the

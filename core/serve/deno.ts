@@ -1,6 +1,6 @@
 // The Deno adapter: Deno.serve and Deno's signal API. Chosen by package.json's "imports"
 // (`#serve-adapter`, "deno" condition; built: dist/serve-deno.js).
-import type { Handler, Listener, ListenOptions, TlsMaterial } from "./adapter.ts";
+import { type Handler, type Listener, type ListenOptions, plainTls, type TlsMaterial } from "./adapter.ts";
 
 // The few parts of the Deno namespace used here, typed locally: the project type-checks with Node's
 // types, where `Deno` does not exist.
@@ -48,14 +48,7 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
 // cannot ask for client certificates, and (rustls) accepts TLS 1.2 and 1.3 with no setting to raise the
 // floor. Deno's node:https did not complete a handshake that asked for a client certificate (Deno 2.9).
 function denoTls(tls: TlsMaterial): { cert: string; key: string } {
-  if (tls.requestCert) {
-    throw new Error(
-      "Deno.serve cannot ask for or hand over client certificates, so server.tls.requestCert cannot work on Deno: " +
-        "run the gateway on Node, or terminate TLS in a proxy that forwards the client certificate in a header (the mtls auth strategy reads it there)",
-    );
-  }
-  if (tls.minVersion !== "TLSv1.2") throw new Error(`Deno.serve cannot raise the oldest TLS version to ${tls.minVersion} (it accepts TLS 1.2 and 1.3): run the gateway on Node for server.tls.minVersion`);
-  return { cert: tls.cert, key: tls.key };
+  return plainTls("Deno.serve", tls, "cannot ask for or hand over client certificates");
 }
 
 /**
