@@ -1,5 +1,14 @@
 import type { Logger } from "../types.ts";
-import type { Audit, AuditInput, AuditSink } from "../types.ts";
+import type { Audit, AuditEvent, AuditInput, AuditSink } from "../types.ts";
+
+/** The gateway's audit fan-out, plus in-process listeners (metrics, alerts, usage) that see every event. */
+export interface AuditBus extends Audit {
+  /**
+   * Calls `listener` synchronously with every event, sinks or not; it must be quick and must not throw
+   * (what it throws is logged and dropped). Returns the unsubscribe function.
+   */
+  listen(listener: (event: AuditEvent) => void): () => void;
+}
 
 /**
  * Sends every event to every sink without waiting for any of them; a sink that throws or rejects is
@@ -9,7 +18,8 @@ import type { Audit, AuditInput, AuditSink } from "../types.ts";
  * const audit = createAudit([consoleAudit()], log);
  * audit.emit({ type: "auth", outcome: "success", path: "/mcp" });
  */
-export function createAudit(sinks: readonly AuditSink[], log: Logger): Audit {
+export function createAudit(sinks: readonly AuditSink[], log: Logger): AuditBus {
+  const listeners = new Set<(event: AuditEvent) => void>();
   const lastWarned = new Map<string, number>();
   const failed = (sink: AuditSink, err: unknown) => {
     const now = Date.now();
@@ -19,8 +29,15 @@ export function createAudit(sinks: readonly AuditSink[], log: Logger): Audit {
   };
   return {
     emit(input) {
-      if (sinks.length === 0) return;
-      const event = { time: new Date().toISOString(), ...input } as Parameters<AuditSink["write"]>[0];
+      if (sinks.length === 0 && listeners.size === 0) return;
+      const event = { time: new Date().toISOString(), ...input } as AuditEvent;
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (err) {
+          failed({ name: "listener", write: () => {} }, err);
+        }
+      }
       for (const sink of sinks) {
         try {
           const r = sink.write(event);
@@ -29,6 +46,10 @@ export function createAudit(sinks: readonly AuditSink[], log: Logger): Audit {
           failed(sink, err);
         }
       }
+    },
+    listen(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
     },
     async flush() {
       await Promise.all(sinks.map((s) => s.flush?.().catch((err) => failed(s, err))));
