@@ -77,6 +77,13 @@ export interface KeyValueStore {
   take(namespace: string, key: string): Promise<unknown | undefined>;
   /** Every entry of a namespace, in no particular order; `[]` for an empty or unknown one. */
   list(namespace: string): Promise<Array<{ key: string; value: unknown }>>;
+  /**
+   * Optional: atomically adds `by` to the counter `key` of `namespace` (created at 0, and forgotten
+   * `ttlMs` after it was created) and returns the new value. A store shared by several gateway processes
+   * implements it so that counters (failed attempts, rate limits) add up across all of them; without it
+   * each process counts on its own.
+   */
+  increment?(namespace: string, key: string, by: number, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -106,6 +113,13 @@ export interface TokenStore {
   /** Removes an item and returns its value, atomically: of two concurrent takes only one gets it. */
   takeItem(kind: string, key: string): Promise<unknown | undefined>;
   listItems(kind: string): Promise<Array<{ key: string; value: unknown }>>;
+  /**
+   * Optional: atomically adds `by` to the counter `key` of `namespace` (created at 0, and forgotten
+   * `ttlMs` after it was created) and returns the new value. A store shared by several gateway processes
+   * implements it so that counters (failed attempts, rate limits) add up across all of them; without it
+   * each process counts on its own.
+   */
+  increment?(namespace: string, key: string, by: number, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }
 

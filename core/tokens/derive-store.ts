@@ -167,6 +167,7 @@ export function deriveStore(kv: KeyValueStore): TokenStore {
     putItem: (kind, key, value) => kv.put(itemsOf(kind), key, value),
     takeItem: (kind, key) => kv.take(itemsOf(kind), key),
     listItems: (kind) => kv.list(itemsOf(kind)),
+    ...(kv.increment ? { increment: (ns: string, key: string, by: number, ttlMs: number) => kv.increment!(itemsOf(ns), key, by, ttlMs) } : {}),
     close: () => kv.close(),
   };
 }
