@@ -5,10 +5,11 @@
 //   BENCH_TOOLS      tools per echo server, default 1
 //   BENCH_AUDIT      the audit file
 //   BENCH_ECHO_CMD   JSON [command, ...args] that starts bench/echo-server.ts over stdio
+//   BENCH_REDIS_URL  when set, the store is Redis at this URL (the several-instances case) instead of the file store
 // The upstreams run on one runtime (node) whichever runtime the gateway runs on, so the three gateways
 // are compared over the same upstream.
 import { defineGateway } from "portcullis";
-import { bearer, jsonlAudit, stdio } from "portcullis/plugins";
+import { bearer, jsonlAudit, redisStore, stdio } from "portcullis/plugins";
 
 const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env ?? {};
 const upstreams = Number(env.BENCH_UPSTREAMS ?? 1);
@@ -28,6 +29,7 @@ export default defineGateway({
   servers,
   roles: { bench: { servers: ["echo*"] } },
   audit: [jsonlAudit({ path: env.BENCH_AUDIT ?? "./bench/results/audit.jsonl" })],
+  ...(env.BENCH_REDIS_URL ? { tokens: { store: redisStore({ url: env.BENCH_REDIS_URL, prefix: "bench:" }) } } : {}),
   logLevel: "warn",
   admin: { bootstrap: false },
 });

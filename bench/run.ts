@@ -12,7 +12,10 @@
  * figures are medians of the round medians. Everything listens on 127.0.0.1; every loop is bounded by
  * a count and a time limit; every process started is stopped on success, error and SIGINT.
  *
- * Environment: BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
+ *   portcullis node x2 on redis   two node gateway processes sharing one redis-server (the several-instances
+ *                    case), clients spread over both; next to `portcullis node`, one process on the file store
+ *
+ * Environment: BENCH_REDIS=0 (skip the Redis case; skipped by itself without /usr/bin/redis-server), BENCH_ONLY=<target ids>, BENCH_QUICK=1 (a smoke run of a few seconds per case), BENCH_RUNTIMES=node,deno,bun,
  * BENCH_ROUNDS=5, BENCH_SESSIONS=1000, BENCH_MICRO=0 (skip the microbenchmarks), BENCH_PEERS=0 (skip
  * supergateway and mcp-proxy).
  *
@@ -27,7 +30,8 @@ import type { Client } from "@modelcontextprotocol/client";
 import { fmt, median, percentile, table } from "./lib/stats.ts";
 import { cpuMs, loadAverage, rssMB, sleep, stopAll } from "./lib/procs.ts";
 import { closeSession, openSession } from "./lib/raw-mcp.ts";
-import { cleanupAll, floorA, floorB, mcpProxy, portcullis, ROOT, type Runtime, supergateway, type Target } from "./lib/targets.ts";
+import { existsSync } from "node:fs";
+import { cleanupAll, floorA, floorB, mcpProxy, portcullis, portcullisRedis, ROOT, type Runtime, supergateway, type Target } from "./lib/targets.ts";
 
 const QUICK = process.env.BENCH_QUICK === "1";
 const RUNTIMES = (process.env.BENCH_RUNTIMES ?? "node,deno,bun").split(",").map((s) => s.trim()).filter(Boolean) as Runtime[];
@@ -235,6 +239,11 @@ function verdicts(results: Result[], micros: MicroResult[]): Verdict[] {
   if (node) v("Node gateway CPU per call with 32 clients at most 250 µs", `${fmt(node.summary.cpu32)} µs`, node.summary.cpu32 <= 250);
   if (node) v("Node p99 under 2x its p50", `${fmt(node.summary.p99)} ms = ${fmt(node.summary.p99 / node.summary.p50, 2)}x ${fmt(node.summary.p50)} ms`, node.summary.p99 < 2 * node.summary.p50);
   if (node) v(`Node calls/s with 32 clients at least 3x mcp-proxy (3 x ${fmt(MCP_PROXY_RPS)} = ${fmt(3 * MCP_PROXY_RPS)})`, `${fmt(node.summary.rps32)} calls/s`, node.summary.rps32 >= 3 * MCP_PROXY_RPS);
+  // Informational: what sharing one Redis costs or gains against one process on the file store.
+  const onRedis = get("node-redis-x2");
+  if (node && onRedis) {
+    v("Two node instances on Redis next to one on the file store (calls/s with 32 clients; p50)", `${fmt(onRedis.summary.rps32)} vs ${fmt(node.summary.rps32)} calls/s = ${fmt(onRedis.summary.rps32 / node.summary.rps32, 2)}x; p50 ${fmt(onRedis.summary.p50)} vs ${fmt(node.summary.p50)} ms`, undefined);
+  }
   const mcpProxyRun = get("mcp-proxy")?.summary;
   if (node && mcpProxyRun) {
     v("Node calls/s with 32 clients at least 3x mcp-proxy measured here", `${fmt(node.summary.rps32)} vs ${fmt(mcpProxyRun.rps32)} calls/s = ${fmt(node.summary.rps32 / mcpProxyRun.rps32)}x`, node.summary.rps32 >= 3 * mcpProxyRun.rps32);
@@ -364,7 +373,11 @@ async function main(): Promise<void> {
   const floorTools = PLAN.upstreams * PLAN.tools;
   // The peers front one echo server offering as many tools, over stdio like the gateway's upstreams.
   const peers = PEERS ? [supergateway(floorTools), mcpProxy(floorTools)] : [];
-  const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...peers, ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools))];
+  // Several instances on Redis, next to the single node process on the file store.
+  const redis = process.env.BENCH_REDIS !== "0" && existsSync("/usr/bin/redis-server") && RUNTIMES.includes("node") ? [portcullisRedis(2, PLAN.upstreams, PLAN.tools)] : [];
+  const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim()).filter(Boolean);
+  const targets: Target[] = [floorA(floorTools), floorB(floorTools), ...peers, ...RUNTIMES.map((r) => portcullis(r, PLAN.upstreams, PLAN.tools)), ...redis]
+    .filter((t) => !only || only.includes(t.id));
   const results = new Map<string, Result>();
   // Other work on this machine shows in every figure: its load is sampled and reported with them.
   const loads = [loadAverage()];

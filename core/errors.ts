@@ -24,6 +24,8 @@ export type GatewayErrorCode =
   | "ERR_UPSTREAM_FAILED"
   | "ERR_UNKNOWN_TOOL"
   | "ERR_OVERLOADED"
+  | "ERR_TOO_MANY_ATTEMPTS"
+  | "ERR_RATE_LIMITED"
   | "ERR_INTERNAL";
 
 const STATUS: Record<GatewayErrorCode, number> = {
@@ -52,6 +54,10 @@ const STATUS: Record<GatewayErrorCode, number> = {
   ERR_UPSTREAM_FAILED: 502,
   ERR_UNKNOWN_TOOL: 404,
   ERR_OVERLOADED: 503,
+  // Too many failed authentications from one address or against one credential (limits.failedAuth).
+  ERR_TOO_MANY_ATTEMPTS: 429,
+  // A rate limit of the credential, the user or the server (limits, a token's rateLimit).
+  ERR_RATE_LIMITED: 429,
   ERR_INTERNAL: 500,
 };
 

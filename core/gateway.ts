@@ -1,4 +1,8 @@
 import { createAudit } from "./audit/bus.ts";
+import { createAlerts } from "./audit/alerts.ts";
+import { createLockout } from "./limits/lockout.ts";
+import { createRateLimiter, tokenRateOf } from "./limits/rate-limit.ts";
+import { createCounters } from "./tokens/counters.ts";
 import { adminBearerStrategy, adminTokenStrategy } from "./auth/admin-token.ts";
 import { authenticator } from "./auth/authenticate.ts";
 import { permissionPolicy } from "./auth/permissions.ts";
@@ -15,9 +19,24 @@ import { mcpRoutes } from "./mcp/route.ts";
 import { credentialRoutes, findVault } from "./secrets/api.ts";
 import { createSecretResolver } from "./secrets/resolver.ts";
 import { createUserCredentials } from "./secrets/user-credentials.ts";
+import { createKeyring, importMasterKey, type Keyring, MASTER_KEY_ENV } from "./secrets/crypto.ts";
+import { readEnv } from "./config/interpolate.ts";
+import { newId } from "./tokens/secret.ts";
 import { createSigningKeys } from "./tokens/signing-keys.ts";
 import { tokenRoutes } from "./tokens/api.ts";
 import { createTokenService } from "./tokens/service.ts";
+import { parseCidr } from "./observe/cidr.ts";
+import { createMetrics } from "./observe/metrics.ts";
+import { metricsBearerStrategy, metricsRoutes } from "./observe/metrics-route.ts";
+import { createTracing } from "./observe/tracing.ts";
+import { auditTail, consoleSessionRoutes } from "./console/api.ts";
+import { consoleRoutes } from "./console/routes.ts";
+import { createConsoleSessions } from "./console/sessions.ts";
+import { consoleSessionStrategy } from "./console/strategy.ts";
+import { tokenUsageHandler, createUsageTracker, usageRoutes } from "./tokens/usage.ts";
+import { reviewRoutes } from "./tokens/review.ts";
+import { masterKeyInUse } from "./secrets/master-key.ts";
+import { createRotationNotices } from "./tokens/rotation-policy.ts";
 import type { Gateway, GatewayConfig, IdentityMapper, PluginContext, ResolvedConfig, Route } from "./types.ts";
 
 /** Every identity mapper in force: the gateway's and each server's own. */
@@ -26,6 +45,11 @@ function mappersOf(config: ResolvedConfig): IdentityMapper[] {
   for (const u of Object.values(config.servers)) for (const m of u.identity || []) all.add(m);
   return [...all];
 }
+
+/** The store channel on which processes sharing a store announce sessions ended for a credential. */
+const SESSIONS_CHANNEL = "sessions-end";
+/** The store channel on which processes sharing a store announce changed vault secrets and user credentials. */
+const CREDENTIALS_CHANNEL = "credentials-changed";
 
 // Everything under /v1/ is the API browsers' pages call: the Origin check guards it whoever serves the route.
 const owned = (owner: string, routes: readonly Route[] = []): OwnedRoute[] =>
@@ -47,29 +71,115 @@ export function createGateway(input: GatewayConfig): Gateway {
   const { server } = config;
   const log = config.logger;
   const audit = createAudit(config.audit, log);
+  // Off unless configured: then no tracing SDK is even loaded.
+  const tracing = createTracing(config.tracing, log);
   const tokens = createTokenService({ ...config.tokens, audit, log });
-  const keys = createSigningKeys({ retainSeconds: 86400 });
+  // Per-token usage (calls by server/tool/day, addresses) from what the audit bus sees; `usage.onNewAddress`
+  // tells when a token authenticates from an address it was never seen at.
+  const usage = createUsageTracker({ store: config.tokens.store, bus: audit, log });
+  // Failed attempts, rate-limit windows and alert counts: in the store's own counters when it has them, so
+  // processes sharing a store count together.
+  const counters = createCounters(config.tokens.store);
+  const lockout = config.limits?.failedAuth ? createLockout(config.limits.failedAuth, counters, audit) : undefined;
+  const rateLimiter = config.limits ? createRateLimiter(config.limits, counters, audit, async (id) => tokenRateOf(await config.tokens.store.get(id))) : undefined;
+  const alerts = config.alerts?.length
+    ? createAlerts(config.alerts, { bus: audit, counters, store: config.tokens.store, log, newAddresses: (listener) => usage.onNewAddress(listener) })
+    : undefined;
+  const rotation = Object.keys(config.tokens.policy.rotateEverySeconds).length > 0
+    ? createRotationNotices({ policy: config.tokens.policy, tokens, store: config.tokens.store, audit, log })
+    : undefined;
   const secrets = createSecretResolver(config.secrets, audit);
   // Users' own upstream credentials, encrypted under the vault's master key (or PORTCULLIS_MASTER_KEY).
   const vault = findVault(config.secrets);
+  // A store with pub/sub is shared by several gateway processes: they share their signing keys through it
+  // (private halves sealed under the master key) and tell each other about ended sessions.
+  const store = config.tokens.store;
+  const sharedStore = typeof store.subscribe === "function";
+  const masterKeyring = async (): Promise<Keyring | undefined> => {
+    const fromVault = vault?.keyring();
+    if (fromVault) return fromVault;
+    const text = config.keys?.masterKey ?? readEnv(MASTER_KEY_ENV);
+    if (text === undefined || text.trim() === "") return undefined;
+    return createKeyring([await importMasterKey(text, config.keys?.masterKey === undefined ? MASTER_KEY_ENV : "keys.masterKey")]);
+  };
+  const keys = createSigningKeys({
+    retainSeconds: config.keys?.retainSeconds ?? 86400,
+    ...(config.keys?.rotateEverySeconds === undefined ? {} : { rotateEverySeconds: config.keys.rotateEverySeconds }),
+    ...(sharedStore ? { shared: { store, keyring: masterKeyring } } : {}),
+    log,
+  });
   const userCredentials = createUserCredentials({ store: config.tokens.store, audit, vault });
+  // The console's sessions (cookie secret and CSRF token hashed, in the store's items) and the audit tail it shows admins.
+  const consoleSessions = createConsoleSessions({ store: config.tokens.store, audit, idleMs: config.console.idleTimeoutSeconds * 1000, absoluteMs: config.console.absoluteTimeoutSeconds * 1000 });
+  const consoleSecure = (url: URL): boolean => url.protocol === "https:" || (server.publicUrl?.startsWith("https:") ?? false);
+  const tail = auditTail(audit);
   const mappers = mappersOf(config);
   const policy = permissionPolicy({ roles: config.roles, authorize: config.authorize, separator: server.separator });
-  const registry = createRegistry(config.servers, log, { secrets, identity: config.identity, audit, userCredentials });
-  const endpoint = createMcpEndpoint({ registry, policy, audit, log, ...server });
+  // On a shared store, a vault secret or a user's credential changed on another process reconnects the
+  // upstream connections here that use it, as a change made here does.
+  const remoteSecret = new Set<(name: string) => void>();
+  const remoteUser = new Set<(subject: string, server: string) => void>();
+  const sharedSecrets: typeof secrets = {
+    resolve: (name, use) => secrets.resolve(name, use),
+    redactor: secrets.redactor,
+    onChange(listener) {
+      const off = secrets.onChange(listener);
+      remoteSecret.add(listener);
+      return () => {
+        off();
+        remoteSecret.delete(listener);
+      };
+    },
+  };
+  const sharedUsers = {
+    get: (subject: string, server: string) => userCredentials.get(subject, server),
+    onChange(listener: (subject: string, server: string) => void): () => void {
+      const off = userCredentials.onChange(listener);
+      remoteUser.add(listener);
+      return () => {
+        off();
+        remoteUser.delete(listener);
+      };
+    },
+  };
+  const registry = createRegistry(config.servers, log, { secrets: sharedSecrets, identity: config.identity, audit, userCredentials: sharedUsers, tracing });
+  const endpoint = createMcpEndpoint({ registry, policy, audit, log, ...server, tracing });
   // Clients of the 2024-11-05 HTTP+SSE transport: /sse, /sse/<server> and /messages.
-  const legacy = legacySseRoutes({ registry, policy, audit, log, ...server });
+  const legacy = legacySseRoutes({ registry, policy, audit, log, ...server, tracing, ...(rateLimiter ? { limits: rateLimiter } : {}) });
   // A revoked or rotated credential ends the MCP sessions it opened (at once, or when its grace ends).
   const expire = (id: string, endsAt: number): void => {
     endpoint.expireCredential(id, endsAt);
     legacy.expireCredential(id, endsAt);
+    consoleSessions.endForCredential(id, endsAt).catch((err: unknown) => log.warn("could not end the console sessions of a credential", { error: err instanceof Error ? err.message : String(err) }));
   };
   const offInvalidate = tokens.onInvalidate(expire);
+  // Prometheus metrics: counters from the audit bus and the request step, gauges read at scrape time.
+  const metrics = config.metrics?.enabled === false
+    ? undefined
+    : createMetrics({ audit, registry, sessions: () => ({ "streamable-http": endpoint.sessionCount(), sse: legacy.sessionCount() }), store: config.tokens.store });
+  // Sessions ended here for a credential the token service does not know (an OAuth grant) end on every
+  // other process on a shared store too.
+  const origin = newId("gw_");
+  const endSessions = (credentialId: string): void => {
+    expire(credentialId, Date.now());
+    store.publish?.(SESSIONS_CHANNEL, JSON.stringify({ from: origin, id: credentialId })).catch((err: unknown) => {
+      log.warn("could not announce ended sessions to the other gateway processes", { error: err instanceof Error ? err.message : String(err) });
+    });
+  };
+  let offSessions: (() => Promise<void>) | undefined;
+  let offCredentials: (() => Promise<void>) | undefined;
+  const announceCredential = (change: { kind: "secret"; name: string } | { kind: "user"; subject: string; server: string }): void => {
+    store.publish?.(CREDENTIALS_CHANNEL, JSON.stringify({ from: origin, ...change })).catch((err: unknown) => {
+      log.warn("could not announce a credential change to the other gateway processes", { error: err instanceof Error ? err.message : String(err) });
+    });
+  };
+  const offLocalSecret = sharedStore ? secrets.onChange((name) => announceCredential({ kind: "secret", name })) : undefined;
+  const offLocalUser = sharedStore ? userCredentials.onChange((subject, server) => announceCredential({ kind: "user", subject, server })) : undefined;
 
   // `/mcp` takes only the configured strategies; the admin API also takes the static admin token, and
   // gateway tokens with the admin scope whatever the configured strategies are.
   const admin = config.admin.token === undefined ? [] : [adminTokenStrategy(config.admin.token)];
-  const authenticate = authenticator({ mcp: config.auth, other: [...admin, ...config.auth, adminBearerStrategy(tokens)], audit });
+  const authenticate = authenticator({ mcp: config.auth, other: [...admin, ...config.auth, adminBearerStrategy(tokens), consoleSessionStrategy({ sessions: consoleSessions, tokens, secure: consoleSecure })], audit, lockout });
 
   const router = createRouter([
     ...owned("core", [
@@ -83,11 +193,41 @@ export function createGateway(input: GatewayConfig): Gateway {
         stepUp: new Set(config.auth.filter((s) => s.scopeStepUp).map((s) => s.name)),
         publicUrl: server.publicUrl,
         hasResourceMetadata: () => router.has("GET", "/.well-known/oauth-protected-resource/mcp"),
+        ...(rateLimiter ? { limits: rateLimiter } : {}),
       }),
       ...legacy.routes,
-      ...tokenRoutes({ tokens, store: config.tokens.store, strategies: config.auth, separator: server.separator, defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds, bodyTimeoutMs: server.bodyTimeoutMs }),
+      ...tokenRoutes({ tokens, store: config.tokens.store, strategies: config.auth, separator: server.separator, defaultLifetimeSeconds: config.tokens.defaultLifetimeSeconds, bodyTimeoutMs: server.bodyTimeoutMs, usage: tokenUsageHandler({ tracker: usage, tokens }), serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)) }),
+      ...usageRoutes({ tracker: usage, tokens }),
+      ...reviewRoutes({ tokens, strategies: config.auth, policy: config.tokens.policy, ...(vault ? { secrets: () => vault.list(), masterKey: () => masterKeyInUse(config.tokens.store) } : {}) }),
       ...credentialRoutes({ vault, users: userCredentials, servers: config.servers, bodyTimeoutMs: server.bodyTimeoutMs }),
+      ...(config.console.enabled
+        ? [
+          ...consoleRoutes({
+            sessions: consoleSessions,
+            authenticate,
+            // The console signs users in as an OAuth client of this gateway's own endpoints, through the gateway itself.
+            self: (request) => handleRequest(strip(request), {}, { router, authenticate, allowedOrigins: server.allowedOrigins, log, ready: () => started }),
+            oauth: () => router.has("GET", "/oauth/authorize"),
+            store: config.tokens.store,
+            audit,
+            publicUrl: server.publicUrl,
+            idleMs: config.console.idleTimeoutSeconds * 1000,
+            absoluteMs: config.console.absoluteTimeoutSeconds * 1000,
+            bodyTimeoutMs: server.bodyTimeoutMs,
+          }),
+          ...consoleSessionRoutes(consoleSessions),
+          ...tail.routes,
+        ]
+        : []),
       { method: "GET", path: "/.well-known/jwks.json", handler: async () => json(await keys.jwks()) },
+      // A scraper from `metrics.allowFrom`, or a credential with the metrics or admin scope (a `metrics` gateway token whatever `auth` is).
+      ...(metrics
+        ? metricsRoutes({
+          metrics,
+          allowFrom: (config.metrics?.allowFrom ?? []).map((c) => parseCidr(c)!),
+          authenticate: authenticator({ mcp: [], other: [...admin, ...config.auth, metricsBearerStrategy(tokens)], audit, lockout }),
+        })
+        : []),
       ...["GET", "HEAD"].map((method) => ({
         method: method as "GET" | "HEAD",
         path: "/healthz",
@@ -117,14 +257,38 @@ export function createGateway(input: GatewayConfig): Gateway {
     publicUrl: server.publicUrl,
     bodyTimeoutMs: server.bodyTimeoutMs,
     serversFor: (identity) => registry.names().filter((name) => policy.server(identity, name)),
-    endSessions: (credentialId) => expire(credentialId, Date.now()),
+    endSessions,
   };
   let closing: Promise<void> | undefined;
   const started = (async () => {
     await config.tokens.store.open?.();
+    await tracing.ready();
+    offSessions = await store.subscribe?.(SESSIONS_CHANNEL, (message) => {
+      try {
+        const m = JSON.parse(message) as { from?: unknown; id?: unknown };
+        if (m.from !== origin && typeof m.id === "string") expire(m.id, Date.now());
+      } catch {
+        // Not one of ours.
+      }
+    });
+    // Names only (a secret's name, a user and a server), never a value.
+    offCredentials = await store.subscribe?.(CREDENTIALS_CHANNEL, (message) => {
+      let m: { from?: unknown; kind?: unknown; name?: unknown; subject?: unknown; server?: unknown };
+      try {
+        m = JSON.parse(message);
+      } catch {
+        return;
+      }
+      if (m.from === origin) return;
+      if (m.kind === "secret" && typeof m.name === "string") for (const l of remoteSecret) l(m.name);
+      if (m.kind === "user" && typeof m.subject === "string" && typeof m.server === "string") for (const l of remoteUser) l(m.subject, m.server);
+    });
     for (const plugin of [...config.auth, ...mappers, ...config.secrets]) await plugin.setup?.(pluginContext);
+    await keys.start();
     await userCredentials.setup();
-    if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin())) {
+    // On a shared store, instances starting together must not each make a first admin: one takes the lock.
+    const firstToBootstrap = async (): Promise<boolean> => !store.increment || (await store.increment("lock", "admin-bootstrap", 1, 60_000)) === 1;
+    if (config.admin.bootstrap && config.admin.token === undefined && !(await tokens.hasActiveAdmin()) && await firstToBootstrap()) {
       // A library prints no secrets: the first admin token goes to whoever asked for it (the CLI prints it).
       const receive = input.admin?.onBootstrap;
       if (receive === undefined) {
@@ -157,6 +321,8 @@ export function createGateway(input: GatewayConfig): Gateway {
         router,
         authenticate,
         allowedOrigins: server.allowedOrigins,
+        ...(rotation ? { headersFor: rotation.headersFor } : {}),
+        ...(metrics ? { observe: metrics.request } : {}),
         log,
         ready: () => {
           if (closing) throw new GatewayError("ERR_OVERLOADED", "the gateway is shutting down");
@@ -173,11 +339,24 @@ export function createGateway(input: GatewayConfig): Gateway {
     close() {
       closing ??= (async () => {
         offInvalidate();
+        tail.close();
         await endpoint.close();
         await legacy.close();
         await registry.close();
+        metrics?.close();
+        // The spans of the last requests are exported before the gateway says it has closed.
+        await tracing.close();
         await Promise.all([...config.auth, ...mappers, ...config.secrets].map((p) => p.close?.()));
+        await alerts?.close();
+        lockout?.close();
+        counters.close();
         await tokens.close();
+        await usage.close();
+        await keys.close();
+        await offSessions?.().catch(() => undefined);
+        await offCredentials?.().catch(() => undefined);
+        offLocalSecret?.();
+        offLocalUser?.();
         await config.tokens.store.close();
         await audit.close();
       })();

@@ -29,6 +29,9 @@ export { parseDuration } from "./tokens/duration.ts";
 export { readBearer } from "./http/bearer.ts";
 export { BODY_TIMEOUT_MS, readBodyText, readJsonBody } from "./http/body.ts";
 export { decodePathSegment } from "./http/path.ts";
+// Client addresses: CIDR ranges (`10.0.0.0/8`, `2001:db8::/32`) parsed once at config time.
+export { inRanges, parseAddress, parseCidr } from "./observe/cidr.ts";
+export type { Cidr } from "./observe/cidr.ts";
 export { errorResponse, json, oauthErrorResponse } from "./http/responses.ts";
 // Identities and credentials.
 export { credentialOf, principalOf } from "./auth/principal.ts";

@@ -269,6 +269,78 @@ export function portcullis(runtime: Runtime, upstreams: number, tools: number): 
   return target;
 }
 
+/**
+ * Portcullis as `instances` node processes (the real CLI) sharing one real redis-server (appendonly yes,
+ * appendfsync always: every acknowledged write on disk, as the file store does), each with the same
+ * upstreams as {@link portcullis}. Clients are spread over the instances round robin and each keeps its
+ * instance, as a load balancer with sticky sessions does.
+ *
+ * @example
+ * const pair = portcullisRedis(2, 5, 50);
+ */
+export function portcullisRedis(instances: number, upstreams: number, tools: number): Target {
+  const procs: Proc[] = [];
+  const urls: string[] = [];
+  let redisUrl = "";
+  let next = 0;
+  let extraEnv: Record<string, string> = {};
+  const target: Target = {
+    id: `node-redis-x${instances}`,
+    label: `portcullis node x${instances} on redis`,
+    tool: "echo1__echo",
+    noIdleSessions: "several processes; the idle-session figure is the single node process's",
+    async open() {
+      const dir = await mkdtemp(join(tmpdir(), "portcullis-bench-redis-"));
+      track(() => rm(dir, { recursive: true, force: true }));
+      const port = await freePort();
+      const redis = start("/usr/bin/redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", "--appendonly", "yes", "--appendfsync", "always"]);
+      procs.push(redis);
+      await waitForLine(redis, /Ready to accept connections/);
+      redisUrl = `redis://127.0.0.1:${port}`;
+      const key = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+      extraEnv = { BENCH_REDIS_URL: redisUrl, PORTCULLIS_MASTER_KEY: key };
+      const { stdout } = await run(NODE, [
+        join(ROOT, "dist/cli.js"), "tokens", "create", "--config", CONFIG,
+        "--user", "bench", "--email", "bench@example.com", "--team", "perf", "--roles", "bench",
+        "--scopes", "mcp:read,mcp:write", "--servers", "echo*", "--tools", "echo*__*", "--expires-in", "1d", "--json",
+      ], { cwd: ROOT, env: { ...process.env, ...gatewayEnv(dir, upstreams, tools), ...extraEnv } });
+      const token = (JSON.parse(stdout) as { token?: string }).token;
+      if (!token) throw new Error(`tokens create printed no token: ${stdout.slice(0, 200)}`);
+      target.token = token;
+      for (let i = 0; i < instances; i++) {
+        const gwPort = await freePort();
+        const [cmd, args] = gatewayCommand("node", gwPort);
+        const p = start(cmd, args, { ...gatewayEnv(join(dir, `gw${i}`), upstreams, tools), BENCH_AUDIT: join(dir, `audit${i}.jsonl`), ...extraEnv });
+        p.child.stdout!.resume();
+        procs.push(p);
+        urls.push(`http://127.0.0.1:${gwPort}/mcp`);
+      }
+      await Promise.all(urls.map((u, i) => firstCall(u, token, target.tool, procs[i + 1]!, 60_000)));
+      target.url = urls[0];
+    },
+    // The first instance: the sequential figures are measured on it.
+    pid: () => procs[1]?.pid,
+    session: () => httpClient(urls[next++ % urls.length]!, target.token),
+    async startup() {
+      // One more instance joining the same Redis (with one upstream), to its first served call.
+      const port = await freePort();
+      const [cmd, args] = gatewayCommand("node", port);
+      const dir = await mkdtemp(join(tmpdir(), "portcullis-bench-redis-boot-"));
+      track(() => rm(dir, { recursive: true, force: true }));
+      const t0 = performance.now();
+      const p = start(cmd, args, { ...gatewayEnv(dir, 1, 1), ...extraEnv });
+      p.child.stdout!.resume();
+      return await timeToFirstCall(t0, p, port, target.token, "echo1__echo");
+    },
+    async close() {
+      // Gateways first, Redis last.
+      for (const p of procs.slice(1)) await stop(p);
+      if (procs[0]) await stop(procs[0]);
+    },
+  };
+  return target;
+}
+
 /** A peer gateway's command line: it listens on `port` and fronts one echo server of `tools` tools over stdio. */
 type PeerCommand = (port: number, tools: number) => [string, string[]];
 

@@ -8,6 +8,8 @@ export interface AuditBus extends Audit {
    * (what it throws is logged and dropped). Returns the unsubscribe function.
    */
   listen(listener: (event: AuditEvent) => void): () => void;
+  /** Per sink: writes that threw or rejected, and the events it dropped when it counts them (`dropped()`). For /metrics. */
+  sinkStats(): Array<{ name: string; failures: number; dropped?: number }>;
 }
 
 /**
@@ -21,7 +23,9 @@ export interface AuditBus extends Audit {
 export function createAudit(sinks: readonly AuditSink[], log: Logger): AuditBus {
   const listeners = new Set<(event: AuditEvent) => void>();
   const lastWarned = new Map<string, number>();
+  const failures = new Map<string, number>();
   const failed = (sink: AuditSink, err: unknown) => {
+    failures.set(sink.name, (failures.get(sink.name) ?? 0) + 1);
     const now = Date.now();
     if ((lastWarned.get(sink.name) ?? 0) + 60_000 > now) return;
     lastWarned.set(sink.name, now);
@@ -50,6 +54,17 @@ export function createAudit(sinks: readonly AuditSink[], log: Logger): AuditBus 
     listen(listener) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
+    },
+    sinkStats() {
+      return sinks.map((s) => {
+        let dropped: number | undefined;
+        try {
+          dropped = s.dropped?.();
+        } catch {
+          dropped = undefined;
+        }
+        return { name: s.name, failures: failures.get(s.name) ?? 0, ...(typeof dropped === "number" ? { dropped } : {}) };
+      });
     },
     async flush() {
       await Promise.all(sinks.map((s) => s.flush?.().catch((err) => failed(s, err))));

@@ -4,6 +4,8 @@ import { tokenStrategyType } from "../tokens/strategy.ts";
 import type { Audit } from "../types.ts";
 import type { AuthContext, AuthStrategy, Identity } from "../types.ts";
 import { runAuth } from "./pipeline.ts";
+import { credentialHeaders, credentialKey } from "../limits/credential-key.ts";
+import type { Lockout } from "../limits/lockout.ts";
 
 /** Which strategies a route takes: `mcp` (the configured ones) or `other` (the static admin token too). */
 export type StrategySet = "mcp" | "other";
@@ -35,9 +37,17 @@ export function credentialInHeader(request: Request): boolean {
  * const authenticate = authenticator({ mcp: config.auth, other: [adminTokenStrategy(token), ...config.auth], audit });
  * const identity = await authenticate(request, { url, info }, "mcp");
  */
-export function authenticator(o: { mcp: readonly AuthStrategy[]; other: readonly AuthStrategy[]; audit: Audit }): Authenticate {
+export function authenticator(o: { mcp: readonly AuthStrategy[]; other: readonly AuthStrategy[]; audit: Audit; lockout?: Lockout }): Authenticate {
+  // Where a presented credential may be, for naming it to the lockout (a hash prefix, never the secret).
+  const headers = credentialHeaders([...o.mcp, ...o.other]);
   return async (request, ctx, set) => {
     const { url, info } = ctx;
+    // An address or credential locked out after too many failures is refused before any strategy runs.
+    const locked = o.lockout?.refusal(info.remoteAddress, () => credentialKey(request, headers));
+    if (locked) {
+      o.audit.emit({ type: "auth", outcome: "failure", code: locked.code, reason: locked.message, path: redactSecrets(url.pathname), remoteAddress: info.remoteAddress });
+      throw locked;
+    }
     const result = await runAuth(set === "mcp" ? o.mcp : o.other, request, { url, info });
     // `/v1/auth/tokens/pt_...` names a token by its secret: the path is audited without it.
     const path = redactSecrets(url.pathname);
@@ -46,7 +56,7 @@ export function authenticator(o: { mcp: readonly AuthStrategy[]; other: readonly
       // Only the API routes (`other`) read bodies this way. Gateway tokens and API keys come from headers;
       // every other strategy is judged by what the request carries.
       if (set === "other" && (tokenStrategyType(result.by) !== undefined || readBearer(request) !== undefined)) headerCredentials.add(request);
-      o.audit.emit({ type: "auth", outcome: "success", strategy: id.strategy, subject: id.subject, tokenId: id.tokenId, path, remoteAddress: info.remoteAddress });
+      o.audit.emit({ type: "auth", outcome: "success", strategy: id.strategy, subject: id.subject, tokenId: id.tokenId, ...(id.credentialId !== undefined && id.credentialId !== id.tokenId ? { credentialId: id.credentialId } : {}), path, remoteAddress: info.remoteAddress });
       return id;
     }
     o.audit.emit({
@@ -59,6 +69,11 @@ export function authenticator(o: { mcp: readonly AuthStrategy[]; other: readonly
       path,
       remoteAddress: info.remoteAddress,
     });
+    // A request with no credential at all is not an attempt (clients ask first, then log in).
+    if (o.lockout && result.error.code !== "ERR_AUTH_REQUIRED") {
+      const refused = await o.lockout.failed({ address: info.remoteAddress, credential: credentialKey(request, headers), tokenId: result.tokenId, path });
+      if (refused) throw refused;
+    }
     throw result.error;
   };
 }

@@ -16,7 +16,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import { warnAboutEnv } from "../config/env.ts";
 import { resolveConfig } from "../config/resolve.ts";
-import { isGatewayError } from "../errors.ts";
+import { GatewayError, isGatewayError } from "../errors.ts";
 import { createGateway } from "../gateway.ts";
 import { serve } from "../serve/mod.ts";
 import { readTls } from "../serve/tls-files.ts";
@@ -24,10 +24,13 @@ import type { GatewayConfig, Upstream } from "../types.ts";
 import { VERSION } from "../version.ts";
 import { jsonlAudit } from "../../plugins/audit/jsonl.ts";
 import { fileStore } from "../../plugins/stores/file.ts";
+import { redisStore } from "../../plugins/stores/redis.ts";
 import { authWithEnvironment, loadConfigFile } from "./load-config.ts";
 import { certsCommand } from "./certs.ts";
 import { secretsCommand } from "./secrets.ts";
 import { tokensCommand } from "./tokens.ts";
+import { usageCommand } from "./usage.ts";
+import { reviewCommand } from "./review.ts";
 
 const HELP = `portcullis ${VERSION}: an MCP gateway
 
@@ -35,11 +38,17 @@ Usage:
   portcullis start [--config FILE] [--port N] [--host HOST]   serve the gateway
   portcullis check [--config FILE]                            validate a config and exit
   portcullis tokens create --user U [--name N] [--email E] [--team T] [--roles a,b] [--org O]
-                    [--type token|api-key] [--scopes mcp:read,mcp:write,admin]
+                    [--type token|api-key|certificate] [--scopes mcp:read,mcp:write,admin]
+                    [--fingerprint SHA256-HEX | --cert-subject S]   (a certificate record, for mtls())
                     [--servers s1,s2] [--tools server__tool,server__glob*,read] [--expires-in 30d]
+                    [--kind development|production|ci] [--rate-limit 100/m]
   portcullis tokens list [--user U] [--team T] [--type T] [--state active|expired|revoked]
   portcullis tokens revoke ID
   portcullis tokens rotate ID [--grace SECONDS]
+  portcullis tokens usage ID                 calls by server/tool/day (sparkline), last use, addresses
+  portcullis usage [--user U]                one user's usage over all their tokens
+  portcullis review [--unused-days 30] [--expiring-days 7] [--not-rotated-days 90] [--format table|json|csv]
+      access review: unused, expiring, over-long, wildcard/admin, unknown-user and unrotated credentials
       token commands work on the configured store, or on a running gateway with
       --url http://127.0.0.1:8787 --admin-token T (or $PORTCULLIS_ADMIN_TOKEN); --json for JSON
   portcullis secrets set NAME [--value V]   (without --value the value is read from stdin)
@@ -55,7 +64,7 @@ Usage:
 
 The config defaults to $PORTCULLIS_CONFIG or ./gateway.config.ts; the port to $PORTCULLIS_PORT, then the
 config's server.port, then 8787. Tokens are stored in $PORTCULLIS_DATA_DIR (default ./.portcullis) unless
-the config names a store, and audit events go to audit.jsonl there unless the config names its sinks or
+the config names a store or $PORTCULLIS_REDIS_URL names a Redis shared by several instances, and audit events go to audit.jsonl there unless the config names its sinks or
 says audit: false. $PORTCULLIS_AUTH_TYPE (bearer | api-key) replaces the config's auth strategies; oauth,
 oauth-server and oidc keep the config's; $PORTCULLIS_AUTH_ENABLED=false turns auth off. PORTKEY_AUTH_TYPE
 and PORTKEY_AUTH_ENABLED are accepted as aliases. A .json config is described by core/config/gateway.config.schema.json.
@@ -68,7 +77,9 @@ and PORTKEY_AUTH_ENABLED are accepted as aliases. A .json config is described by
 function withEnvironment(config: GatewayConfig): GatewayConfig {
   const out: GatewayConfig = { ...config };
   const dataDir = process.env.PORTCULLIS_DATA_DIR || ".portcullis";
-  if (!out.tokens?.store) out.tokens = { ...out.tokens, store: fileStore({ dir: dataDir }) };
+  // $PORTCULLIS_REDIS_URL puts a config without a store of its own on Redis (several instances, JSON configs).
+  const redisUrl = process.env.PORTCULLIS_REDIS_URL;
+  if (!out.tokens?.store) out.tokens = { ...out.tokens, store: redisUrl ? redisStore({ url: redisUrl }) : fileStore({ dir: dataDir }) };
   if (out.audit === undefined) out.audit = [jsonlAudit({ path: join(dataDir, "audit.jsonl") })];
   out.auth = authWithEnvironment(config, process.env);
   if (out.auth === undefined) delete out.auth;
@@ -137,6 +148,8 @@ export async function main(argv: string[]): Promise<void> {
         servers: { type: "string" },
         tools: { type: "string" },
         "expires-in": { type: "string" },
+        fingerprint: { type: "string" },
+        "cert-subject": { type: "string" },
         value: { type: "string" },
         "new-key": { type: "string" },
         grace: { type: "string" },
@@ -144,6 +157,12 @@ export async function main(argv: string[]): Promise<void> {
         out: { type: "string" },
         ca: { type: "string" },
         days: { type: "string" },
+        kind: { type: "string" },
+        "rate-limit": { type: "string" },
+        format: { type: "string" },
+        "unused-days": { type: "string" },
+        "expiring-days": { type: "string" },
+        "not-rotated-days": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "v" },
       },
@@ -159,6 +178,26 @@ export async function main(argv: string[]): Promise<void> {
 
   if (command === "certs") {
     process.stdout.write(await certsCommand(positionals[1] ?? "", values) + "\n");
+    return;
+  }
+
+  if (command === "usage" || command === "review" || (command === "tokens" && positionals[1] === "usage")) {
+    const config = async () => {
+      try {
+        return withEnvironment(await loadConfigFile(file));
+      } catch (err) {
+        if (values.config === undefined && isGatewayError(err) && /cannot read config file/.test(err.message)) return withEnvironment({ servers: {} });
+        throw err;
+      }
+    };
+    const o = { ...values, adminToken: values["admin-token"] };
+    if (command === "tokens" && !positionals[2]) throw new GatewayError("ERR_BAD_REQUEST", "tokens usage needs a token id");
+    const out = command === "review"
+      ? await reviewCommand({ ...o, unusedDays: values["unused-days"], expiringDays: values["expiring-days"], notRotatedDays: values["not-rotated-days"] }, config)
+      : command === "usage"
+      ? await usageCommand({ user: values.user }, o, config)
+      : await usageCommand({ tokenId: positionals[2] }, o, config);
+    process.stdout.write(out + "\n");
     return;
   }
 
@@ -178,6 +217,8 @@ export async function main(argv: string[]): Promise<void> {
       ...values,
       adminToken: values["admin-token"],
       expiresIn: values["expires-in"],
+      certSubject: values["cert-subject"],
+      rateLimit: values["rate-limit"],
     }, async () => withEnvironment(await exists()));
     process.stdout.write(out + "\n");
     return;

@@ -26,16 +26,24 @@ export interface TokenCliOptions {
   servers?: string;
   tools?: string;
   expiresIn?: string;
+  /** A certificate record's certificate: its SHA-256 fingerprint (hex), or the subject `mtls()` maps it to. */
+  fingerprint?: string;
+  certSubject?: string;
   grace?: string;
   state?: string;
+  /** `development`, `production` or `ci`: the lifetime and rotation policy the token falls under. */
+  kind?: string;
+  /** The token's own rate limit on tool calls, such as `100/m`. */
+  rateLimit?: string;
 }
 
 const list = (s: string | undefined): string[] | undefined => s === undefined ? undefined : s.split(",").map((x) => x.trim()).filter(Boolean);
 
 function createBody(o: TokenCliOptions): Record<string, unknown> {
   if (!o.user) throw new GatewayError("ERR_BAD_REQUEST", "--user is required");
-  const body: Record<string, unknown> = { user: o.user, name: o.name, email: o.email, team: o.team, org: o.org, type: o.type, roles: list(o.roles), scopes: list(o.scopes), expiresIn: o.expiresIn };
+  const body: Record<string, unknown> = { user: o.user, name: o.name, email: o.email, team: o.team, org: o.org, type: o.type, kind: o.kind, roles: list(o.roles), scopes: list(o.scopes), expiresIn: o.expiresIn, rateLimit: o.rateLimit };
   if (o.servers !== undefined || o.tools !== undefined) body.permissions = { servers: list(o.servers), tools: list(o.tools) };
+  if (o.fingerprint !== undefined || o.certSubject !== undefined) body.certificate = { fingerprint: o.fingerprint, subject: o.certSubject };
   for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
   return body;
 }
@@ -45,10 +53,12 @@ function show(t: PublicToken & { token?: string }, asJson: boolean): string {
   const lines = [
     `id:        ${t.id}`,
     `user:      ${t.user}${t.team ? ` (team ${t.team})` : ""}`,
-    `type:      ${t.type}   state: ${t.state}`,
+    `type:      ${t.type}${t.kind ? `   kind: ${t.kind}` : ""}   state: ${t.state}`,
     `scopes:    ${t.scopes.join(", ")}`,
     ...(t.permissions ? [`servers:   ${t.permissions.servers?.join(", ") ?? "any"}`, `tools:     ${t.permissions.tools?.join(", ") ?? "any"}`] : []),
     `expires:   ${t.expiresAt ?? "never"}`,
+    ...(t.rateLimit ? [`rate limit: ${t.rateLimit}`] : []),
+    ...(t.certificate ? [`certificate: ${t.certificate.fingerprint ? `sha256 ${t.certificate.fingerprint}` : `subject ${t.certificate.subject}`}`] : []),
   ];
   if (t.token) lines.push("", `secret (shown once, store it now): ${t.token}`);
   return lines.join("\n");
@@ -85,14 +95,14 @@ async function local(action: string, arg: string | undefined, o: TokenCliOptions
   const audit = createAudit(resolved.audit, log);
   const store = resolved.tokens.store;
   await store.open?.();
-  const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds });
+  const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds, policy: resolved.tokens.policy });
   try {
     if (action === "create") {
       const input = parseCreateBody(createBody(o), resolved.server.separator);
       // Like the API: without --type, what the configured strategies accept on /mcp.
       input.type ??= defaultType(resolved.auth);
       const created = await tokens.create(input, "cli");
-      return show({ ...created.record, token: created.secret }, !!o.json);
+      return show(created.secret === "" ? created.record : { ...created.record, token: created.secret }, !!o.json);
     }
     if (action === "list") {
       const filter: TokenFilter = {};

@@ -1,6 +1,7 @@
 import { configError, isGatewayError } from "../errors.ts";
 import { parseDuration } from "../tokens/duration.ts";
 import { memoryStore } from "../tokens/memory-store.ts";
+import { resolveTokenPolicy } from "../tokens/rotation-policy.ts";
 import { asTokenStore } from "../tokens/derive-store.ts";
 import { identityHeaders } from "../mcp/identity-headers.ts";
 import { envSecrets } from "../secrets/env.ts";
@@ -10,6 +11,9 @@ import { collectMissingEnvSync, findMissingEnv, interpolate, readEnv } from "./i
 import { toolEntryProblem } from "../auth/permissions.ts";
 import { checkServerNames } from "../mcp/namespacing.ts";
 import { validateConfig } from "./schema.ts";
+import { resolveLimits } from "../limits/settings.ts";
+import { resolveAlertRules } from "../audit/alerts.ts";
+import { resolveMetrics, resolveTracing } from "../observe/settings.ts";
 
 /**
  * Validates a config and fills in defaults, without starting anything (used by `createGateway` and
@@ -89,6 +93,7 @@ function resolve(input: GatewayConfig): ResolvedConfig {
     defaultLifetimeSeconds: duration(input.tokens?.defaultExpiresIn, 30 * 86400, "tokens.defaultExpiresIn"),
     maxLifetimeSeconds: duration(input.tokens?.maxExpiresIn, 365 * 86400, "tokens.maxExpiresIn"),
     verifyCacheMs: input.tokens?.verifyCacheMs ?? 1000,
+    policy: resolveTokenPolicy(input.tokens, duration),
   };
   if (tokens.defaultLifetimeSeconds > tokens.maxLifetimeSeconds) {
     throw configError("tokens.defaultExpiresIn", "expected a lifetime no longer than tokens.maxExpiresIn");
@@ -115,6 +120,20 @@ function resolve(input: GatewayConfig): ResolvedConfig {
     identity: input.identity ?? [identityHeaders()],
     secrets: input.secrets ?? [envSecrets()],
     admin: { token: adminToken, bootstrap: input.admin?.bootstrap ?? true },
+    console: {
+      enabled: input.console?.enabled ?? true,
+      idleTimeoutSeconds: duration(input.console?.idleTimeout, 1800, "console.idleTimeout"),
+      absoluteTimeoutSeconds: duration(input.console?.absoluteTimeout, 43200, "console.absoluteTimeout"),
+    },
+    limits: resolveLimits(input.limits, Object.keys(input.servers)),
+    alerts: resolveAlertRules(input.alerts),
+    metrics: resolveMetrics(input.metrics),
+    ...(input.tracing === undefined ? {} : { tracing: resolveTracing(input.tracing) }),
+    keys: {
+      ...(input.keys?.rotateEvery === undefined ? {} : { rotateEverySeconds: duration(input.keys.rotateEvery, 0, "keys.rotateEvery") }),
+      retainSeconds: duration(input.keys?.retain, 86400, "keys.retain"),
+      ...(input.keys?.masterKey === undefined ? {} : { masterKey: interpolate(input.keys.masterKey, "keys.masterKey") }),
+    },
   };
 }
 

@@ -4,7 +4,7 @@ import { storeKind } from "../tokens/derive-store.ts";
 
 const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl", "tls"] as const;
 const TLS_KEYS = ["cert", "key", "ca", "minVersion", "requestCert", "rejectUnauthorized"] as const;
-const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "logLevel", "logger"] as const;
+const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "console", "keys", "metrics", "tracing", "logLevel", "logger", "limits", "alerts"] as const;
 
 function oneOf(keys: readonly string[]): string {
   return `unknown key; expected one of ${keys.join(", ")}`;
@@ -27,7 +27,49 @@ const upstream = v.pipe(
   v.check((u) => typeof (u as { createTransport?: unknown }).createTransport === "function", "expected an upstream plugin with createTransport()"),
 );
 
+// `tokens.maxLifetime` and `tokens.rotateEvery`: one duration per token kind.
+const perKind = (what: string) =>
+  v.strictObject(
+    Object.fromEntries(["development", "production", "ci"].map((kind) => [
+      kind,
+      v.optional(v.pipe(v.string(`expected a duration such as 7d`), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
+    ])),
+    `unknown key; expected development, production or ci (the token kinds ${what} is set for)`,
+  );
+
 const positiveInt = (what: string) => v.pipe(v.number(`expected ${what}`), v.integer(`expected ${what}`), v.minValue(1, `expected ${what}`));
+
+const RATE_MESSAGE = "expected a rate such as 100/m, 1000/h or 20/10s";
+const rate = v.pipe(v.string(RATE_MESSAGE), v.regex(/^\d{1,9}\/\d{0,6}[smhd]$/, RATE_MESSAGE));
+const durationString = (example: string) => v.pipe(v.string(`expected a duration such as ${example}`), v.regex(/^\d{1,6}[smhdw]$/, `expected a duration such as 30s, 1m, 5m or 1h`));
+
+// `limits`: the brute-force defence and the rate limits (core/limits/).
+const limitsSchema = v.lazy((input) =>
+  input === false ? v.literal(false) : v.strictObject({
+    failedAuth: v.optional(v.lazy((f) =>
+      f === false ? v.literal(false) : v.strictObject({
+        within: v.optional(durationString("1m")),
+        slowAfter: v.optional(v.pipe(v.number("expected a whole number of failures"), v.integer("expected a whole number of failures"), v.minValue(0, "expected a whole number of failures"))),
+        delayMs: v.optional(v.pipe(v.number("expected milliseconds from 0 to 10000"), v.integer("expected milliseconds from 0 to 10000"), v.minValue(0, "expected milliseconds from 0 to 10000"), v.maxValue(10_000, "expected milliseconds from 0 to 10000"))),
+        lockAfter: v.optional(positiveInt("a positive whole number of failures")),
+        lockFor: v.optional(durationString("5m")),
+      }, oneOf(["within", "slowAfter", "delayMs", "lockAfter", "lockFor"]))
+    )),
+    token: v.optional(rate),
+    user: v.optional(rate),
+    server: v.optional(v.union([rate, v.record(v.string(), rate)], "expected a rate such as 1000/m, or an object of server names (or *) to rates")),
+  }, oneOf(["failedAuth", "token", "user", "server"]))
+);
+
+const ALERT_TRIGGERS = ["auth.failed", "token.used_from_new_address", "admin.action", "lockout", "rate_limit", "oauth.replay", "tool_call.denied"] as const;
+const alertRule = v.strictObject({
+  when: v.picklist(ALERT_TRIGGERS, `expected one of ${ALERT_TRIGGERS.join(", ")}`),
+  name: v.optional(v.pipe(v.string("expected a rule name"), v.minLength(1, "expected a rule name"), v.maxLength(100, "expected at most 100 characters"))),
+  count: v.optional(positiveInt("a positive whole number of events")),
+  within: v.optional(durationString("5m")),
+  by: v.optional(v.picklist(["address", "user", "token"], 'expected "address", "user" or "token"')),
+  severity: v.optional(v.picklist(["info", "warning", "critical"], 'expected "info", "warning" or "critical"')),
+}, oneOf(["when", "name", "count", "within", "by", "severity"]));
 
 /** The valibot schema of `defineGateway({...})`; unknown keys are errors so typos never pass silently. */
 export const GatewayConfigSchema = v.strictObject(
@@ -79,7 +121,9 @@ export const GatewayConfigSchema = v.strictObject(
       defaultExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
       maxExpiresIn: v.optional(v.pipe(v.string("expected a duration such as 365d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 365d"))),
       verifyCacheMs: v.optional(v.pipe(v.number("expected milliseconds from 0 to 60000"), v.integer("expected milliseconds from 0 to 60000"), v.minValue(0, "expected milliseconds from 0 to 60000"), v.maxValue(60_000, "expected milliseconds from 0 to 60000"))),
-    }, oneOf(["store", "defaultExpiresIn", "maxExpiresIn", "verifyCacheMs"]))),
+      maxLifetime: v.optional(perKind("maxLifetime")),
+      rotateEvery: v.optional(perKind("rotateEvery")),
+    }, oneOf(["store", "defaultExpiresIn", "maxExpiresIn", "verifyCacheMs", "maxLifetime", "rotateEvery"]))),
     roles: v.optional(v.record(
       v.string(),
       v.strictObject({
@@ -113,12 +157,38 @@ export const GatewayConfigSchema = v.strictObject(
       ),
       "expected an array of secret sources, e.g. [envSecrets(), vault()]",
     )),
+    keys: v.optional(v.strictObject({
+      rotateEvery: v.optional(v.pipe(v.string("expected a duration such as 30d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
+      retain: v.optional(v.pipe(v.string("expected a duration such as 1d"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 90m, 24h, 7d or 30d"))),
+      masterKey: v.optional(v.pipe(v.string("expected 32 random bytes as base64 or 64 hex digits"), v.minLength(1, "expected 32 random bytes as base64 or 64 hex digits"))),
+    }, oneOf(["rotateEvery", "retain", "masterKey"]))),
     admin: v.optional(v.strictObject({
       // A `${VAR}` is judged by its value, in resolveConfig.
       token: v.optional(v.pipe(v.string("expected a string of at least 32 characters"), v.check((t) => t.includes("${") || t.length >= 32, "expected a string of at least 32 characters"))),
       bootstrap: v.optional(v.boolean("expected true or false")),
       onBootstrap: v.optional(v.custom((x) => typeof x === "function", "expected a function (secret, id) => void")),
     }, oneOf(["token", "bootstrap", "onBootstrap"]))),
+    console: v.optional(v.strictObject({
+      enabled: v.optional(v.boolean("expected true or false")),
+      idleTimeout: v.optional(v.pipe(v.string("expected a duration such as 30m"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 15m, 30m or 2h"))),
+      absoluteTimeout: v.optional(v.pipe(v.string("expected a duration such as 12h"), v.regex(/^\d{1,6}[smhdw]$/, "expected a duration such as 8h, 12h or 1d"))),
+    }, oneOf(["enabled", "idleTimeout", "absoluteTimeout"]))),
+    metrics: v.optional(v.lazy((input) =>
+      input === false ? v.literal(false) : v.strictObject({
+        enabled: v.optional(v.boolean("expected true or false")),
+        allowFrom: v.optional(v.array(v.string("expected an address or CIDR range such as 10.0.0.0/8"), "expected an array of addresses or CIDR ranges such as 10.0.0.0/8")),
+      }, oneOf(["enabled", "allowFrom"]))
+    )),
+    tracing: v.optional(v.strictObject({
+      otlp: v.optional(v.strictObject({
+        url: v.pipe(v.string("expected the collector's OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces"), v.minLength(1, "expected the collector's OTLP/HTTP traces URL such as http://127.0.0.1:4318/v1/traces")),
+        headers: v.optional(v.record(v.string(), v.string("expected a header value"), "expected an object of header names to values")),
+      }, oneOf(["url", "headers"]))),
+      serviceName: v.optional(v.pipe(v.string("expected a service name such as portcullis"), v.minLength(1, "expected a service name such as portcullis"), v.maxLength(256, "expected at most 256 characters"))),
+      provider: v.optional(v.custom((x) => typeof x === "object" && x !== null && typeof (x as { getTracer?: unknown }).getTracer === "function", "expected an OpenTelemetry TracerProvider (with getTracer())")),
+    }, oneOf(["otlp", "serviceName", "provider"]))),
+    limits: v.optional(limitsSchema),
+    alerts: v.optional(v.array(alertRule, "expected an array of alert rules such as { when: \"auth.failed\", count: 10, within: \"5m\" }")),
     logLevel: v.optional(v.picklist(["debug", "info", "warn", "error", "silent"], "expected one of debug, info, warn, error, silent")),
     logger: v.optional(v.custom((x) => typeof x === "object" && x !== null && typeof (x as { info?: unknown }).info === "function", "expected a logger with debug/info/warn/error")),
   },

@@ -15,6 +15,8 @@ export interface AuthEvent extends Base {
   strategy?: string;
   subject?: string;
   tokenId?: string;
+  /** The credential itself when it is not the record `tokenId` names: a client certificate (`cert:<fingerprint>`). */
+  credentialId?: string;
   /** Failure code such as ERR_TOKEN_EXPIRED, and a reason without secrets. */
   code?: string;
   reason?: string;
@@ -80,7 +82,79 @@ export interface OauthEvent extends Base {
 }
 
 /** Everything the gateway audits. Events never contain secrets. */
-export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent | OauthEvent | ServerRequestEvent | PluginEvent;
+export type AuditEvent = AuthEvent | TokenEvent | ToolCallEvent | CredentialEvent | OauthEvent | ServerRequestEvent | PluginEvent | ConsoleEvent | LockoutEvent | RateLimitEvent | AlertEvent;
+
+/** A console session started (sign-in) or ended (sign-out, the sessions API, its credential ending): never its cookie. */
+export interface ConsoleEvent extends Base {
+  type: "console";
+  action: "sign_in" | "sign_out" | "session_end" | "sign_in_failed";
+  /** The console session's public id (`cs_...`). */
+  sessionId?: string;
+  subject?: string;
+  strategy?: string;
+  /** How the user signed in: a pasted credential (`token`) or the IdP (`oauth`). */
+  method?: "token" | "oauth";
+  /** Who ended it, for session ends. */
+  actor?: string;
+  reason?: string;
+}
+
+/**
+ * An address or a presented credential locked out after too many failed authentications (`limits.failedAuth`):
+ * refused with 429 until `until`. One event per lock, whichever process started it.
+ */
+export interface LockoutEvent extends Base {
+  type: "lockout";
+  by: "address" | "credential";
+  /** The locked client address (`by: "address"`). */
+  remoteAddress?: string;
+  /** The locked credential's name, `sha256:` and a prefix of its hash (`by: "credential"`): never the secret. */
+  credential?: string;
+  /** The token record the credential belongs to, when the failures found one (revoked, expired). */
+  tokenId?: string;
+  /** Failures counted in the window when the lock started. */
+  failures: number;
+  windowSeconds: number;
+  /** When the lock ends (ISO). */
+  until: string;
+  /** The path of the attempt that started the lock. */
+  path: string;
+}
+
+/** A caller went over a rate limit (`limits`, or a token's `rateLimit`): the first refusal of each window. */
+export interface RateLimitEvent extends Base {
+  type: "rate_limit";
+  /** Whose budget ran out: the credential's, the user's, or the server's. */
+  scope: "token" | "user" | "server";
+  /** The rate as configured (`100/m`). */
+  limit: string;
+  subject: string;
+  tokenId?: string;
+  server?: string;
+  /** When the window ends and calls go through again (ISO). */
+  until: string;
+}
+
+/** An alert rule (`alerts` in the config) fired. Delivered to every audit sink; `webhookAudit` can notify on it. */
+export interface AlertEvent extends Base {
+  type: "alert";
+  /** The rule's name (default: its `when`). */
+  rule: string;
+  when: string;
+  severity: "info" | "warning" | "critical";
+  /** One line for people: what happened, without secrets. */
+  message: string;
+  /** For counting rules: how many matching events, within how long, grouped by what, and the group's key. */
+  count?: number;
+  withinSeconds?: number;
+  by?: "address" | "user" | "token";
+  key?: string;
+  subject?: string;
+  tokenId?: string;
+  remoteAddress?: string;
+  /** The event that fired the rule (absent for `token.used_from_new_address`, which the usage tracker tells). */
+  event?: Exclude<AuditEvent, AlertEvent>;
+}
 
 /** A request an upstream server sent to the caller (sampling, elicitation, roots): who and what, never the content. */
 export interface ServerRequestEvent extends Base {
@@ -119,6 +193,8 @@ export interface AuditSink {
   write(event: AuditEvent): void | Promise<void>;
   /** Writes what is buffered. */
   flush?(): Promise<void>;
+  /** Events dropped so far (a full buffer, a receiver that stayed down), shown on `/metrics`. */
+  dropped?(): number;
   close?(): Promise<void>;
 }
 

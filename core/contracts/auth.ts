@@ -68,6 +68,13 @@ export interface AuthStrategy {
    * whether the peer was allowed to set them.
    */
   headerNames?(): string[];
+  /**
+   * Whether the directory behind this strategy still knows `subject` (an access review asks it about the
+   * user of every token): `true` or `false` when it can tell, `undefined` when it cannot (a subject of
+   * another issuer, a directory it cannot query). Implement it only where the answer is real; a strategy
+   * without it makes "users the IdP no longer knows" undeterminable, and the review says so.
+   */
+  knowsUser?(subject: string): boolean | undefined | Promise<boolean | undefined>;
   routes?: Route[];
   /** Receives the gateway's services (token service, audit, logger) once, before the first request. */
   setup?(ctx: PluginContext): void | Promise<void>;

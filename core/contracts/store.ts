@@ -1,8 +1,26 @@
 // The contract of a store plugin. Type-only: imports no implementation.
 import type { Permissions } from "./identity.ts";
 
-/** Kinds of gateway credentials. */
-export type TokenType = "token" | "api-key";
+/**
+ * Kinds of gateway credentials: bearer tokens and API keys (a secret the gateway hands out once), and
+ * certificate records (no secret: the rights of a client certificate, found by its fingerprint or subject).
+ */
+export type TokenType = "token" | "api-key" | "certificate";
+
+/** Which client certificate a `certificate` record is for: one exact certificate, or any the CA issues to a subject. */
+export interface CertificateBinding {
+  /** SHA-256 of the certificate (DER), 64 lower-case hex digits. */
+  fingerprint?: string;
+  /** The subject as `mtls()` maps it (SAN email, CN or SPIFFE ID), for certificates re-issued to the same subject. */
+  subject?: string;
+}
+
+/**
+ * What a credential is for, which sets the lifetime and rotation policy it falls under
+ * (`tokens.maxLifetime`, `tokens.rotateEvery`): a person's development work, a production workload, or a
+ * CI/CD pipeline.
+ */
+export type TokenKind = "development" | "production" | "ci";
 
 /** A stored token or API key. Holds only the hash of its secret. */
 export interface TokenRecord {
@@ -11,6 +29,8 @@ export interface TokenRecord {
   /** SHA-256 (base64url) of the secret. Never returned by the API. */
   hash: string;
   type: TokenType;
+  /** What the credential is for; its lifetime and rotation policy follow from it. */
+  kind?: TokenKind;
   user: string;
   name?: string;
   email?: string;
@@ -19,6 +39,8 @@ export interface TokenRecord {
   org?: string;
   scopes: string[];
   permissions?: Permissions;
+  /** The credential's own rate limit on tool calls (`100/m`), instead of `limits.token`. */
+  rateLimit?: string;
   description?: string;
   createdAt: string;
   createdBy?: string;
@@ -31,6 +53,13 @@ export interface TokenRecord {
   rotatedFrom?: string;
   /** The token that replaced this one. */
   rotatedTo?: string;
+  /** For `certificate` records: the certificate they are for. */
+  certificate?: CertificateBinding;
+  /**
+   * The gateway token that made this one for itself (self-service): revoking that token, or the token it
+   * was rotated into, revokes this one too, so a stolen token cannot leave copies behind.
+   */
+  parentId?: string;
 }
 
 /** Usage counted in memory and written to the store in batches. */
@@ -84,6 +113,18 @@ export interface KeyValueStore {
    * each process counts on its own.
    */
   increment?(namespace: string, key: string, by: number, ttlMs: number): Promise<number>;
+  /**
+   * Optional: sends `message` to every process subscribed to `channel` on this store, this one included.
+   * A store shared by several gateway processes implements it (with {@link subscribe}) so that a revoke,
+   * rotation or ended session on one process reaches the others at once. Delivery is best effort: a
+   * message lost while a connection is down is covered by the bounded caches (`verifyCacheMs`).
+   */
+  publish?(channel: string, message: string): Promise<void>;
+  /**
+   * Optional: calls `listener` with every message published on `channel` from now on; resolves to the
+   * unsubscribe function once listening. A store with this hook is taken as shared by several processes.
+   */
+  subscribe?(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -120,6 +161,18 @@ export interface TokenStore {
    * each process counts on its own.
    */
   increment?(namespace: string, key: string, by: number, ttlMs: number): Promise<number>;
+  /**
+   * Optional: sends `message` to every process subscribed to `channel` on this store, this one included.
+   * A store shared by several gateway processes implements it (with {@link subscribe}) so that a revoke,
+   * rotation or ended session on one process reaches the others at once. Delivery is best effort: a
+   * message lost while a connection is down is covered by the bounded caches (`verifyCacheMs`).
+   */
+  publish?(channel: string, message: string): Promise<void>;
+  /**
+   * Optional: calls `listener` with every message published on `channel` from now on; resolves to the
+   * unsubscribe function once listening. A store with this hook is taken as shared by several processes.
+   */
+  subscribe?(channel: string, listener: (message: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

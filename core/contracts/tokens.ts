@@ -1,7 +1,7 @@
 // The token service and signing keys that plugins are handed. Type-only: imports no implementation.
 import type { JWK, JWTPayload } from "jose";
 import type { Permissions } from "./identity.ts";
-import type { PublicToken, TokenRecord, TokenType } from "./store.ts";
+import type { CertificateBinding, PublicToken, TokenKind, TokenRecord, TokenType } from "./store.ts";
 
 /** What an admin asks for when creating a token. */
 export interface CreateTokenInput {
@@ -12,11 +12,19 @@ export interface CreateTokenInput {
   roles?: string[];
   org?: string;
   type?: TokenType;
+  /** What the credential is for (`tokens.maxLifetime` and `tokens.rotateEvery` apply per kind). */
+  kind?: TokenKind;
   scopes?: string[];
   permissions?: Permissions;
   description?: string;
+  /** The credential's own rate limit on tool calls, such as `100/m` (`limits.token` otherwise). */
+  rateLimit?: string;
+  /** The gateway token making a token for itself: revoked with it (see `TokenRecord.parentId`). */
+  parentId?: string;
   /** Lifetime in seconds; capped by the configured maximum. */
   expiresInSeconds?: number;
+  /** With `type: "certificate"`: the client certificate the record gives its rights to. */
+  certificate?: CertificateBinding;
 }
 
 /** Filters of the list operation. */
@@ -40,6 +48,11 @@ export interface TokenService {
   list(filter?: TokenFilter): Promise<PublicToken[]>;
   revoke(id: string, actor: string): Promise<PublicToken>;
   rotate(id: string, graceSeconds: number, actor: string): Promise<{ record: PublicToken; secret: string }>;
+  /**
+   * The `certificate` record for a client certificate: the one for its exact fingerprint, else the one for
+   * its subject; `undefined` when there is none. A revoked or expired record is a failed result.
+   */
+  findCertificate(fingerprint: string, subject?: string): Promise<VerifyResult | undefined>;
   /** Whether any active token carries the `admin` scope. */
   hasActiveAdmin(): Promise<boolean>;
   /**

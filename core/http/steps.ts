@@ -4,7 +4,7 @@ import type { AuthContext, Identity, Logger, RequestInfo, RouteAuth } from "../t
 import { redactSecrets } from "../tokens/secret.ts";
 import { originAllowed } from "./origin.ts";
 import { errorResponse, toErrorResponse } from "./responses.ts";
-import type { Router } from "./router.ts";
+import type { OwnedRoute, Router } from "./router.ts";
 
 /**
  * A step that removes headers only the gateway may set (identity headers towards upstreams): the same
@@ -59,6 +59,34 @@ export interface RequestDeps {
   log: Logger;
   /** Resolves once the gateway has started; throws while it is shutting down. */
   ready(): Promise<void>;
+  /**
+   * Told of every answer: the route that served it (undefined when none matched), the method, the status
+   * and when the request started (`performance.now()`). For /metrics; it must be quick.
+   */
+  observe?(route: OwnedRoute | undefined, method: string, status: number, startedMs: number): void;
+  /**
+   * Headers to add to a successful answer for the caller it authenticated (the rotation policy's
+   * `Portcullis-Token-Rotate-By`); not called for requests nobody authenticated.
+   */
+  headersFor?(identity: Identity): Promise<Record<string, string> | undefined>;
+}
+
+/**
+ * Adds headers to a response; one whose headers cannot change (a redirect made by `Response.redirect`)
+ * is copied first.
+ *
+ * @example
+ * response = withHeaders(response, { "Portcullis-Token-Rotate-By": "Tue, 08 Dec 2026 10:00:00 GMT" });
+ */
+export function withHeaders(response: Response, headers: Record<string, string>): Response {
+  try {
+    for (const [k, v] of Object.entries(headers)) response.headers.set(k, v);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    for (const [k, v] of Object.entries(headers)) copy.headers.set(k, v);
+    return copy;
+  }
 }
 
 /**
@@ -80,6 +108,7 @@ export async function handleRequest(request: Request, info: RequestInfo, d: Requ
   const route = d.router.match(request.method, url.pathname);
   const allowed = route ? undefined : d.router.allowed(url.pathname);
   const shape = route?.errors ?? allowed?.errors ?? "json";
+  const started = d.observe ? performance.now() : 0;
   try {
     await d.ready();
     if (!route) {
@@ -88,13 +117,21 @@ export async function handleRequest(request: Request, info: RequestInfo, d: Requ
       throw new GatewayError("ERR_METHOD_NOT_ALLOWED", `method ${request.method} is not allowed on ${url.pathname}`, { headers: { allow } });
     }
     if (route.origin) checkOrigin(request, d.allowedOrigins);
-    const authenticate = (set: "mcp" | "other") => d.authenticate(request, { url, info }, set);
+    let caller: Identity | undefined;
+    const authenticate = async (set: "mcp" | "other") => (caller = await d.authenticate(request, { url, info }, set));
     const ctx: AuthContext = { url, info, authenticate: () => authenticate("other") };
     if (route.auth !== undefined && route.auth !== "none") ctx.identity = await authorizeRoute(route.auth, authenticate);
-    return await route.handler(request, ctx);
+    const response = await route.handler(request, ctx);
+    const extra = caller !== undefined && d.headersFor ? await d.headersFor(caller) : undefined;
+    return observed(d, route, request.method, started, extra ? withHeaders(response, extra) : response);
   } catch (err) {
     // A client that went away mid-upload is worth a debug line, not an error.
     if (isGatewayError(err) && err.code === "ERR_CLIENT_ABORTED") d.log.debug("request body aborted by the client", { path: redactSecrets(url.pathname) });
-    return toErrorResponse(err, shape, (e) => d.log.error("unhandled error", { error: e instanceof Error ? e.stack ?? e.message : String(e) }));
+    return observed(d, route, request.method, started, toErrorResponse(err, shape, (e) => d.log.error("unhandled error", { error: e instanceof Error ? e.stack ?? e.message : String(e) })));
   }
+}
+
+function observed(d: RequestDeps, route: OwnedRoute | undefined, method: string, started: number, response: Response): Response {
+  d.observe?.(route, method, response.status, started);
+  return response;
 }

@@ -1,5 +1,8 @@
 import { CLIENT_CAPABILITIES_META_KEY, LOG_LEVEL_META_KEY, ProtocolError, ProtocolErrorCode, Server, UriTemplate } from "@modelcontextprotocol/server";
+import type { Context } from "@opentelemetry/api";
 import type { InputRounds, InputWants } from "./input-rounds.ts";
+import { type RequestSpans, traceHandlers } from "../observe/trace-mcp.ts";
+import type { Tracing } from "../observe/tracing.ts";
 import type { Audit } from "../types.ts";
 import type { AccessPolicy } from "../types.ts";
 import type { Identity } from "../types.ts";
@@ -28,6 +31,8 @@ export interface AggregateOptions {
    * reach a caller that declared the capability as `input_required` results.
    */
   rounds?: InputRounds;
+  /** The gateway's tracing: each request gets a server span, its upstream call a child span. */
+  tracing?: Tracing;
 }
 
 type Params = Record<string, unknown>;
@@ -42,7 +47,7 @@ export interface AggregateServer {
    * the caller asked for no progress and the session has no upstream connections of its own (so no
    * server message can belong to it). Returns undefined when the call needs the full path.
    */
-  directToolCall(params: Params & { name: string }, identity: Identity, known: ToolResolution | undefined, signal: AbortSignal): Promise<Record<string, unknown>> | undefined;
+  directToolCall(params: Params & { name: string }, identity: Identity, known: ToolResolution | undefined, signal: AbortSignal, trace?: Context): Promise<Record<string, unknown>> | undefined;
   /**
    * The shared connection of the server that owns `uri`, when the identity may read it and the server
    * takes subscriptions on it; undefined otherwise.
@@ -55,6 +60,8 @@ export interface CallerInfo {
   identity: Identity;
   /** A `tools/call` the HTTP layer has already resolved for this request. */
   resolved?: ToolResolution;
+  /** With tracing on: the parent of this request's span (the caller's `traceparent`, else a new trace). */
+  trace?: Context;
 }
 
 type CallCtx = { http?: { authInfo?: { extra?: Record<string, unknown> } } };
@@ -109,11 +116,14 @@ function progressOf(params: unknown, ctx: NotifyCtx): { onprogress?: ProgressFn;
   };
 }
 
+// The server span of each traced request in progress (traceHandlers, callTool), for its upstream call.
+const requestSpans: RequestSpans = new WeakMap();
+
 /** Forwards one request upstream with the caller's identity, relaying its progress. */
 async function forward(conn: UpstreamConnection, method: string, params: Record<string, unknown>, identity: Identity, ctx: NotifyCtx & { mcpReq: { signal: AbortSignal } }): Promise<Record<string, unknown>> {
   const progress = progressOf(params, ctx);
   try {
-    return await conn.request(method, params, { signal: ctx.mcpReq.signal, identity, onprogress: progress.onprogress });
+    return await conn.request(method, params, { signal: ctx.mcpReq.signal, identity, onprogress: progress.onprogress, trace: requestSpans.get(ctx) });
   } finally {
     await progress.settled();
   }
@@ -178,6 +188,8 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       },
     },
   );
+  const tracing = opts.tracing?.tracer ? opts.tracing : undefined;
+  if (tracing) traceHandlers(server, tracing, (ctx) => ((ctx as CallCtx).http?.authInfo?.extra?.caller as CallerInfo | undefined)?.trace, requestSpans);
 
   // A caller session's own upstream connections. A shared connection cannot tell whose a server-started
   // message is, so a caller that can be asked things (sampling, elicitation, roots), has set a log level or
@@ -333,9 +345,16 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
    * that has the tool. `known` is a resolution the HTTP layer already made for this very call (OAuth
    * step-up): never twice.
    */
-  const callTool = async (identity: Identity, params: Params & { name: string }, known: ToolResolution | undefined, send: (conn: UpstreamConnection, params: Params) => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> => {
+  const callTool = async (identity: Identity, params: Params & { name: string }, known: ToolResolution | undefined, send: (conn: UpstreamConnection, params: Params, trace?: Context) => Promise<Record<string, unknown>>, trace?: Context): Promise<Record<string, unknown>> => {
     const started = performance.now();
-    const record = (server: string, tool: string, outcome: "ok" | "tool_error" | "error" | "denied", error?: string) =>
+    // With tracing on, the call is a server span (named once its tool is known) and its upstream call a child.
+    const span = tracing && trace ? tracing.start("tools/call", "server", trace, { "mcp.method": "tools/call" }) : undefined;
+    const record = (server: string, tool: string, outcome: "ok" | "tool_error" | "error" | "denied", error?: string) => {
+      if (span) {
+        if (server !== "" && outcome !== "denied") span.updateName(`tools/call ${prefix(server, tool)}`);
+        span.setAttributes({ "mcp.server": server, "mcp.tool": shown(tool), "mcp.outcome": outcome });
+        tracing!.end(span, outcome === "ok" ? undefined : error ?? outcome);
+      }
       audit.emit({
         type: "tool_call",
         subject: identity.subject,
@@ -348,6 +367,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
         ...(error === undefined ? {} : { error }),
       });
+    };
     const r = known?.requested === params.name ? known : await resolveTool(params.name, identity, { registry, policy, separator, only, connect });
     if (r.decision === "unknown") {
       record(r.server ?? "", r.tool ?? params.name, "denied", "unknown tool");
@@ -362,7 +382,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
       throw invalid(`Unknown tool: ${shown(params.name)}`);
     }
     try {
-      const result = await send(r.conn, { ...params, name: r.tool });
+      const result = await send(r.conn, { ...params, name: r.tool }, span ? tracing!.within(trace!, span) : undefined);
       record(r.server, r.tool, result.isError === true ? "tool_error" : "ok");
       return result;
     } catch (err) {
@@ -376,7 +396,11 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
     // A session with connections of its own sees what the server offers that caller (tools that need
     // sampling, say), so it resolves against them rather than the shared listing.
     const known = wantsOwn() || wants ? undefined : callerOf(ctx, "resolved");
-    return await callTool(identity, request.params as Params & { name: string }, known, (conn, params) => relay(conn, "tools/call", params, identity, ctx)) as never;
+    const caller = ctx.http?.authInfo?.extra?.caller as CallerInfo | undefined;
+    return await callTool(identity, request.params as Params & { name: string }, known, (conn, params, trace) => {
+      if (trace) requestSpans.set(ctx, trace);
+      return relay(conn, "tools/call", params, identity, ctx);
+    }, caller?.trace) as never;
   });
 
   // Prompts, resources and templates: every readable upstream's items, names prefixed.
@@ -466,10 +490,10 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
 
   return {
     server,
-    directToolCall(params, identity, known, signal) {
+    directToolCall(params, identity, known, signal, trace) {
       const meta = params._meta as { progressToken?: unknown } | undefined;
       if (wantsOwn() || meta?.progressToken !== undefined) return undefined;
-      return callTool(identity, params, known, (conn, forwarded) => conn.request("tools/call", forwarded, { signal, identity }));
+      return callTool(identity, params, known, (conn, forwarded, child) => conn.request("tools/call", forwarded, { signal, identity, trace: child }), trace);
     },
     async subscribable(identity, uri) {
       const owner = await routeUri(identity, uri).catch(() => undefined);

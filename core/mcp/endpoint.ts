@@ -1,4 +1,6 @@
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport } from "@modelcontextprotocol/server";
+import type { Context } from "@opentelemetry/api";
+import type { Tracing } from "../observe/tracing.ts";
 import type { Audit } from "../types.ts";
 import type { AccessPolicy } from "../types.ts";
 import { GatewayError } from "../errors.ts";
@@ -24,6 +26,8 @@ export interface EndpointOptions {
   /** Most open sessions of one principal; at the limit its least recently used session is closed. */
   maxSessionsPerUser: number;
   log: Logger;
+  /** The gateway's tracing: a span per MCP request, parented by the caller's `traceparent`. */
+  tracing?: Tracing;
 }
 
 /** Serves `/mcp` and `/mcp/<server>` for 2025-11-25 (sessions) and 2026-07-28 (stateless) clients. */
@@ -54,6 +58,8 @@ interface Binding {
   identity: Identity;
   only: string | undefined;
   resolved?: ToolResolution;
+  /** With tracing on: the parent of the request's span. */
+  trace?: Context;
 }
 
 /** The request id a `notifications/cancelled` body names, if it is one. */
@@ -74,7 +80,7 @@ function isInitialize(body: unknown): boolean {
  * const endpoint = createMcpEndpoint({ registry, policy, separator: "__", maxBodyBytes: 4 << 20, sessionIdleSeconds: 600, maxSessions: 10000, maxSessionsPerUser: 16, log });
  */
 export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
-  const { registry, policy, audit, separator, log } = opts;
+  const { registry, policy, audit, separator, log, tracing } = opts;
   const sessions = createSessionTable<Session>({
     ...opts,
     close: (s) => {
@@ -93,7 +99,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     (ctx) => {
       const binding = ctx.authInfo?.extra?.binding as Binding | undefined;
       if (!binding) throw new Error("request reached the MCP handler without an identity");
-      return createAggregateServer({ registry, policy, audit, separator, only: binding.only, rounds }).server;
+      return createAggregateServer({ registry, policy, audit, separator, only: binding.only, rounds, tracing }).server;
     },
     {
       legacy: "reject",
@@ -118,10 +124,10 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
     token: "",
     clientId: binding.identity.subject,
     scopes: binding.identity.scopes,
-    extra: { binding, caller: { identity: binding.identity, resolved: binding.resolved } },
+    extra: { binding, caller: { identity: binding.identity, resolved: binding.resolved, trace: binding.trace } },
   });
 
-  async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined, resolved: ToolResolution | undefined): Promise<Response> {
+  async function legacy(request: Request, identity: Identity, body: unknown, only: string | undefined, resolved: ToolResolution | undefined, trace: Context | undefined): Promise<Response> {
     const id = request.headers.get("mcp-session-id");
     if (id !== null) {
       const session = sessions.use(id, identity, { only });
@@ -131,7 +137,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       if (call) {
         // Cancelled when the caller goes away or sends notifications/cancelled for it (below).
         const cancel = new AbortController();
-        const pending = session.aggregate.directToolCall(call.params, identity, resolved, AbortSignal.any([request.signal, cancel.signal]));
+        const pending = session.aggregate.directToolCall(call.params, identity, resolved, AbortSignal.any([request.signal, cancel.signal]), trace);
         if (pending) {
           const key = JSON.stringify(call.id);
           session.direct.set(key, cancel);
@@ -140,13 +146,13 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       }
       const cancelled = cancelledRequest(body);
       if (cancelled !== undefined) session.direct.get(JSON.stringify(cancelled))?.abort(new Error("cancelled by the client"));
-      return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved }) });
+      return session.transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, resolved, trace }) });
     }
     if (request.method !== "POST" || !isInitialize(body)) {
       throw new GatewayError("ERR_BAD_REQUEST", "Bad Request: Mcp-Session-Id header is required");
     }
     sessions.admit(identity);
-    const aggregate = createAggregateServer({ registry, policy, audit, separator, only, session: true });
+    const aggregate = createAggregateServer({ registry, policy, audit, separator, only, session: true, tracing });
     const { server } = aggregate;
     const transport: WebStandardStreamableHTTPServerTransport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: () => crypto.randomUUID(),
@@ -165,7 +171,7 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       if (s && s.transport === transport) sessions.forget(s);
     };
     await server.connect(transport);
-    return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only }) });
+    return transport.handleRequest(request, { parsedBody: body, authInfo: authInfo({ identity, only, trace }) });
   }
 
   return {
@@ -176,12 +182,14 @@ export function createMcpEndpoint(opts: EndpointOptions): McpEndpoint {
       const useLegacy = (sid !== null && sessions.get(sid) !== undefined) || (request.method === "POST"
         ? await isLegacyRequest(request, body, { maxRequestBodySize: opts.maxBodyBytes })
         : sid !== null);
-      if (useLegacy) return legacy(request, identity, body, only, resolved);
-      const info = authInfo({ identity, only, resolved });
+      // One property read when tracing is off; on, the caller's `traceparent` (or a new trace) parents the request.
+      const trace = tracing?.tracer ? tracing.parentOf(request.headers) : undefined;
+      if (useLegacy) return legacy(request, identity, body, only, resolved, trace);
+      const info = authInfo({ identity, only, resolved, trace });
       const cancelled = cancelledRequest(body);
       if (cancelled !== undefined) listen.cancel(identity, cancelled);
       if (isResourceListen(body)) {
-        const aggregate = createAggregateServer({ registry, policy, audit, separator, only, rounds });
+        const aggregate = createAggregateServer({ registry, policy, audit, separator, only, rounds, tracing });
         return listen.serve(body, identity, aggregate, request.signal, (narrowed) => modern.fetch(request, { parsedBody: narrowed, authInfo: info }));
       }
       return modern.fetch(request, { parsedBody: body, authInfo: info });

@@ -4,7 +4,10 @@ import { readJsonBody } from "../http/body.ts";
 import { decodePathSegment } from "../http/path.ts";
 import type { AccessPolicy, Audit, AuthContext, Identity, Logger, Route } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
+import { chargeToolCalls, type RateLimiter } from "../limits/rate-limit.ts";
+import type { Tracing } from "../observe/tracing.ts";
 import { createAggregateServer } from "./aggregate-server.ts";
+import { splitName } from "./namespacing.ts";
 import { hasMcpScope, insufficientScope } from "./route.ts";
 import { createSessionTable, type SessionEntry } from "./session-table.ts";
 import type { UpstreamRegistry } from "./registry.ts";
@@ -26,6 +29,10 @@ export interface LegacySseOptions {
   log: Logger;
   /** Interval of the keep-alive comment on each stream, in ms; default 20000. */
   pingMs?: number;
+  /** The gateway's rate limits: tool calls POSTed to `/messages` are charged like those on `/mcp`. */
+  limits?: RateLimiter;
+  /** The gateway's tracing: a span per request, as on `/mcp`. */
+  tracing?: Tracing;
 }
 
 /** The legacy transport: its routes and the handles the gateway needs to end its sessions. */
@@ -179,7 +186,7 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     // Relative, so it holds behind whatever host name the client reached the gateway by.
     const channel = sseChannel(id, `/messages?sessionId=${id}`, pingMs);
     // A session: the caller can be asked things (sampling, elicitation, roots) over its stream.
-    const { server } = createAggregateServer({ registry, policy, audit, separator, only, session: true });
+    const { server } = createAggregateServer({ registry, policy, audit, separator, only, session: true, tracing: opts.tracing });
     server.onerror = (err) => log.debug("legacy SSE session error", { session: id.slice(0, 8), error: err.message });
     const session: Session = { ...sessions.entry(id, identity, only), channel, server };
     // Node, Deno and Bun all cancel the stream when the client goes; the request's signal is a second
@@ -219,6 +226,10 @@ export function legacySseRoutes(opts: LegacySseOptions): LegacySse {
     const messages = messagesOf(await readJsonBody(request, opts.maxBodyBytes, opts.bodyTimeoutMs));
     // The stream may have closed while the body arrived.
     if (sessions.get(id) !== session) throw new GatewayError("ERR_SESSION_NOT_FOUND", "Session not found");
+    if (opts.limits) {
+      const refused = await chargeToolCalls(opts.limits, messages.length === 1 ? messages[0] : messages, identity, (name) => session.only ?? splitName(name, separator, registry.names())?.server);
+      if (refused) return refused;
+    }
     // Each message is decided with the rights of the credential of this very POST.
     const authInfo: AuthInfo = { token: "", clientId: identity.subject, scopes: identity.scopes, extra: { caller: { identity } } };
     for (const message of messages) session.channel.deliver(message, authInfo);

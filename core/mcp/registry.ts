@@ -5,6 +5,7 @@ import { createRedactor, layeredRedactor } from "../secrets/redact.ts";
 import type { SecretResolver } from "../secrets/resolver.ts";
 import type { UserCredentials } from "../secrets/types.ts";
 import type { Identity, IdentityMapper, Logger, Upstream } from "../types.ts";
+import type { Tracing } from "../observe/tracing.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import { type CallerChannel, type ListKind, UpstreamConnection } from "./upstream-connection.ts";
 
@@ -30,6 +31,11 @@ export interface UpstreamRegistry {
    * closes it when the session ends.
    */
   callerConnection(name: string, identity: Identity, channel: CallerChannel): UpstreamConnection | undefined;
+  /**
+   * Connections open beside the shared ones, by server: `user` for users' own credentials (per-user
+   * servers), `caller` for caller sessions that hold connections of their own. For /metrics.
+   */
+  openConnections(): Record<string, { user: number; caller: number }>;
   /** Subscribes to list changes; returns the unsubscribe function. */
   onChange(listener: ChangeListener): () => void;
   /** Subscribes to `notifications/resources/updated` of the shared connections (subscriptions made on them); returns the unsubscribe function. */
@@ -48,6 +54,8 @@ export interface RegistryOptions {
   userCredentials?: UserCredentials;
   /** Where uses of users' own credentials are recorded. */
   audit?: Audit;
+  /** The gateway's tracing, handed to every connection (upstream calls of traced requests become spans). */
+  tracing?: Tracing;
 }
 
 const DEFAULT_IDLE_SECONDS = 600;
@@ -92,6 +100,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       onResourceUpdated: updated,
       identity: mappersOf(upstream),
       redactor: options.secrets.redactor,
+      tracing: options.tracing,
       context: {
         secret: (secret) => options.secrets.resolve(secret, { server: name }),
         log: (line) => log.info("upstream says", { server: name, line: options.secrets.redactor.redactText(line) }),
@@ -177,6 +186,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
       identity: mappersOf(upstream),
       ownsUpstream: false,
       redactor,
+      tracing: options.tracing,
       context: {
         secret: (secret) => options.secrets.resolve(secret, { server: name, subject: owner }),
         user: { identity, credential },
@@ -233,6 +243,7 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
         identity: mappersOf(upstream),
         ownsUpstream: false,
         redactor: options.secrets.redactor,
+        tracing: options.tracing,
         caller: channel,
         context: {
           secret: (secret) => options.secrets.resolve(secret, { server: name, subject: principalOf(identity) }),
@@ -242,6 +253,11 @@ export function createRegistry(servers: Record<string, Upstream>, log: Logger, o
     },
     names: () => [...connections.keys()],
     all: () => [...connections.values()],
+    openConnections() {
+      const out: Record<string, { user: number; caller: number }> = {};
+      for (const name of connections.keys()) out[name] = { user: perUser.get(name)?.size ?? 0, caller: callerConnections.get(name) ?? 0 };
+      return out;
+    },
     onChange(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

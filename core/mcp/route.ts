@@ -6,6 +6,8 @@ import type { AuthContext, Identity, Route } from "../types.ts";
 import type { McpEndpoint } from "./endpoint.ts";
 import type { UpstreamRegistry } from "./registry.ts";
 import { resolveTool, type ToolResolution } from "./resolve-tool.ts";
+import { chargeToolCalls, type RateLimiter } from "../limits/rate-limit.ts";
+import { splitName } from "./namespacing.ts";
 
 /** What the `/mcp` routes need from the gateway. */
 export interface McpRouteOptions {
@@ -21,6 +23,8 @@ export interface McpRouteOptions {
   publicUrl?: string;
   /** Whether the gateway publishes `/.well-known/oauth-protected-resource/mcp` (then the challenge points there). */
   hasResourceMetadata(): boolean;
+  /** Rate limits on tool calls (`limits`, tokens' own `rateLimit`); none when absent. */
+  limits?: RateLimiter;
 }
 
 /**
@@ -73,6 +77,10 @@ export function mcpRoutes(o: McpRouteOptions): Route[] {
     const body = request.method === "POST" ? await readJsonBody(request, o.maxBodyBytes, o.bodyTimeoutMs) : undefined;
     // JSON-RPC 2.0: an empty batch is an invalid request, whichever transport would otherwise take it.
     if (Array.isArray(body) && body.length === 0) throw new GatewayError("ERR_BAD_REQUEST", "Invalid Request: empty JSON-RPC batch");
+    if (o.limits && body !== undefined) {
+      const refused = await chargeToolCalls(o.limits, body, identity, (name) => only ?? splitName(name, o.separator, o.registry.names())?.server);
+      if (refused) return refused;
+    }
     // Resolved here only for a caller whose client can step up; the MCP layer resolves every other call once.
     const name = o.stepUp.has(identity.strategy) ? singleToolCall(body) : undefined;
     let resolved: ToolResolution | undefined;

@@ -1,6 +1,8 @@
 import { Client, ProtocolError, ProtocolErrorCode, SdkError, SdkErrorCode } from "@modelcontextprotocol/client";
 import type { Prompt, Resource, ResourceTemplateType as ResourceTemplate, Tool } from "@modelcontextprotocol/client";
 import type { Transport } from "@modelcontextprotocol/client";
+import type { Context } from "@opentelemetry/api";
+import type { Tracing } from "../observe/tracing.ts";
 import type { Redactor } from "../secrets/redact.ts";
 import type { Identity, IdentityMapper, Logger, TransportContext, Upstream } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
@@ -83,6 +85,11 @@ export interface CallContext {
    * sees a token minted for this request only, so progress can never reach another caller.
    */
   onprogress?: (progress: { progress: number; total?: number; message?: string }) => void;
+  /**
+   * The trace this request belongs to (the caller's MCP request span): with tracing on, the upstream call
+   * is a child span, and its W3C `traceparent` goes upstream as a header and in `params._meta`.
+   */
+  trace?: Context;
 }
 
 /**
@@ -118,6 +125,8 @@ export interface ConnectionOptions {
   ownsUpstream?: boolean;
   /** Known secret values: whatever the upstream sends back (results, errors, listings) passes through it. */
   redactor?: Redactor;
+  /** The gateway's tracing: upstream calls made within a traced request become child spans. */
+  tracing?: Tracing;
 }
 
 /**
@@ -139,6 +148,7 @@ export class UpstreamConnection {
   #via: "headers" | "meta";
   #ownsUpstream: boolean;
   #redactor: Redactor | undefined;
+  #tracing: Tracing | undefined;
   /** When the connection last served a request, ms; per-user connections are closed when idle. */
   lastUsed = Date.now();
   #state: State = "idle";
@@ -157,6 +167,8 @@ export class UpstreamConnection {
   /** Progress relays of the requests in flight, by the token minted for each. */
   #progress = new Map<string, NonNullable<CallContext["onprogress"]>>();
   #applied: Record<ListKind, number> = { tools: 0, prompts: 0, resources: 0 };
+  /** Connection attempts so far (the first one included), for the restarts metric. */
+  #connects = 0;
 
   constructor(name: string, upstream: Upstream, options: ConnectionOptions) {
     this.name = name;
@@ -171,12 +183,23 @@ export class UpstreamConnection {
     this.#onClosed = options.onClosed;
     this.#onResourceUpdated = options.onResourceUpdated;
     this.#redactor = options.redactor;
+    this.#tracing = options.tracing;
     this.#via = upstream.identityVia ?? "meta";
   }
 
   /** What the upstream said it can do (logging, resources.subscribe ...), once connected. */
   get serverCapabilities(): Record<string, unknown> | undefined {
     return this.#client?.getServerCapabilities() as Record<string, unknown> | undefined;
+  }
+
+  /** Connection attempts after the first (reconnects after a crash, a failure or a secret change), for /metrics. */
+  get restarts(): number {
+    return Math.max(0, this.#connects - 1);
+  }
+
+  /** The tools the upstream last listed (empty before its first listing), without waiting: for metric labels. */
+  get tools(): readonly Tool[] {
+    return this.#listing.tools;
   }
 
   /** Current state, for /healthz. */
@@ -233,6 +256,20 @@ export class UpstreamConnection {
       this.#progress.set(token, call.onprogress);
       params = { ...params, _meta: { ...(params?._meta as object | undefined), progressToken: token } };
     }
+    const tracing = this.#tracing;
+    let span: ReturnType<Tracing["start"]> | undefined;
+    if (call.trace && tracing?.tracer) {
+      const tool = method === "tools/call" && typeof params?.name === "string" ? params.name : undefined;
+      span = tracing.start(tool === undefined ? method : `${method} ${tool}`, "client", call.trace, {
+        "mcp.method": method,
+        "mcp.server": this.name,
+        ...(tool === undefined ? {} : { "mcp.tool": tool }),
+      });
+      // HTTP upstreams read the header; stdio ones (and any that prefer it) the `_meta` entries.
+      const carrier = tracing.carrier(tracing.within(call.trace, span));
+      headers = { ...headers, ...(carrier as Record<string, string>) };
+      params = { ...params, _meta: { ...(params?._meta as object | undefined), ...carrier } };
+    }
     let result: Record<string, unknown>;
     try {
       result = await client.request(
@@ -246,8 +283,11 @@ export class UpstreamConnection {
           headers,
         } as never,
       ) as Record<string, unknown>;
+      if (span) tracing!.end(span, result.isError === true ? "the tool reported an error" : undefined);
     } catch (err) {
-      throw this.#redactError(this.#translate(err));
+      const translated = this.#redactError(this.#translate(err));
+      if (span) tracing!.end(span, translated.message);
+      throw translated;
     } finally {
       if (token !== undefined) {
         // The client dispatches notifications a microtask after it reads them but settles responses at
@@ -364,6 +404,7 @@ export class UpstreamConnection {
 
   #connect(): Promise<Client> {
     const generation = ++this.#generation;
+    this.#connects++;
     this.#state = "connecting";
     // Until this attempt is connected, the server's own output and transport errors are held: on success
     // the output is logged, on failure both become the cause, logged only as often as failures are.

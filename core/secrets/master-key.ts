@@ -57,8 +57,22 @@ export async function openKeyring(store: TokenStore, current: string, previous: 
     }
   }
   if (stale) await reencryptAll(store, ring);
-  else if (check === undefined) await store.putItem(CHECK_KIND, CHECK_KEY, await ring.seal(CHECK_KIND, CHECK_KEY, CHECK_TEXT));
+  else if (check === undefined) await store.putItem(CHECK_KIND, CHECK_KEY, { ...await ring.seal(CHECK_KIND, CHECK_KEY, CHECK_TEXT), since: new Date().toISOString() });
   return ring;
+}
+
+/**
+ * Which master key the store's records are under and since when (`since` is missing for a store
+ * written before the gateway recorded it): what an access review judges "not rotated for N days" by.
+ * Undefined for a store no master key was ever used with.
+ *
+ * @example
+ * await masterKeyInUse(store); // { keyId: "Vb3c9a1Qx2E", since: "2026-09-01T10:00:00.000Z" }
+ */
+export async function masterKeyInUse(store: Pick<TokenStore, "getItem">): Promise<{ keyId: string; since?: string } | undefined> {
+  const check = await store.getItem(CHECK_KIND, CHECK_KEY) as StoredSealed | undefined;
+  if (!isSealed(check)) return undefined;
+  return { keyId: check.kid, ...(typeof check.since === "string" ? { since: check.since } : {}) };
 }
 
 /** What a rotation did. */
@@ -90,7 +104,8 @@ async function reencryptAll(store: TokenStore, ring: Keyring): Promise<number> {
     }
   }
   await ring.serialize(async () => {
-    await store.putItem(CHECK_KIND, CHECK_KEY, await ring.seal(CHECK_KIND, CHECK_KEY, CHECK_TEXT));
+    // The moment the current key took over: access reviews count a key's age from it.
+    await store.putItem(CHECK_KIND, CHECK_KEY, { ...await ring.seal(CHECK_KIND, CHECK_KEY, CHECK_TEXT), since: new Date().toISOString() });
   });
   return n;
 }

@@ -168,6 +168,9 @@ export function deriveStore(kv: KeyValueStore): TokenStore {
     takeItem: (kind, key) => kv.take(itemsOf(kind), key),
     listItems: (kind) => kv.list(itemsOf(kind)),
     ...(kv.increment ? { increment: (ns: string, key: string, by: number, ttlMs: number) => kv.increment!(itemsOf(ns), key, by, ttlMs) } : {}),
+    // Pub/sub is passed through as it is: it is what tells the other processes on a shared store.
+    ...(kv.publish ? { publish: (channel: string, message: string) => kv.publish!(channel, message) } : {}),
+    ...(kv.subscribe ? { subscribe: (channel: string, listener: (message: string) => void) => kv.subscribe!(channel, listener) } : {}),
     close: () => kv.close(),
   };
 }

@@ -23,11 +23,14 @@ export interface TokenStrategyOptions {
 
 /** What the gateway knows of a strategy made by `tokenStrategy`. */
 interface TokenStrategyInfo {
-  type: TokenType;
+  type: SecretType;
   hint(request: Request): string | undefined;
 }
 
-const KINDS: Record<TokenType, { prefix: string; what: string; place: string }> = {
+/** The kinds of gateway credential that have a secret a client presents. */
+type SecretType = Exclude<TokenType, "certificate">;
+
+const KINDS: Record<SecretType, { prefix: string; what: string; place: string }> = {
   token: { prefix: TOKEN_PREFIX, what: "a bearer token", place: "as Authorization: Bearer" },
   "api-key": { prefix: API_KEY_PREFIX, what: "an API key", place: "in the API-key header" },
 };
@@ -48,7 +51,7 @@ function infoOf(strategy: AuthStrategy): TokenStrategyInfo | undefined {
  * @example
  * tokenStrategy("auth:bearer", "token", (req) => req.headers.get("authorization")?.slice(7) ?? null, 'Bearer realm="portcullis"');
  */
-export function tokenStrategy(name: string, type: TokenType, read: (request: Request) => string | null, challenge: string, options: TokenStrategyOptions = {}): AuthStrategy {
+export function tokenStrategy(name: string, type: SecretType, read: (request: Request) => string | null, challenge: string, options: TokenStrategyOptions = {}): AuthStrategy {
   let tokens: TokenService | undefined;
   const kind = KINDS[type];
   const other = KINDS[type === "token" ? "api-key" : "token"];

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
-import { configError, type Audit, type AuthContext, type AuthOutcome, type AuthStrategy, type Identity, type Logger } from "../../core/mod.ts";
+import { configError, identityOf, type Audit, type AuthContext, type AuthOutcome, type AuthStrategy, type Identity, type Logger, type TokenService } from "../../core/mod.ts";
 import { inRanges, parseCidr, type Cidr } from "./mtls/cidr.ts";
 import { forwardedCertificates, type ForwardedFormat } from "./mtls/forwarded.ts";
 import { crlSignedBy, parseCertificates, parseCrl, verifyClientCertificate, type ClientCertificate } from "./mtls/verify.ts";
@@ -8,6 +8,16 @@ import type * as x509 from "@peculiar/x509";
 
 export type { ClientCertificate } from "./mtls/verify.ts";
 export type { ForwardedFormat } from "./mtls/forwarded.ts";
+
+/** The strategy `mtls()` returns: an auth strategy that can also say which verified certificate a request presents. */
+export interface MtlsStrategy extends AuthStrategy {
+  /**
+   * The client certificate the request presents (on the TLS connection, or from a trusted proxy's
+   * header), verified exactly as for authentication (chain, validity, clientAuth, CRL); `undefined` when
+   * there is none or it is refused. Used by `oauthServer({ mtls })` to bind tokens to certificates.
+   */
+  certificateOf(ctx: Pick<AuthContext, "info">): Promise<ClientCertificate | undefined>;
+}
 
 /** Which certificate fields become which identity fields. */
 export interface MtlsIdentityMapping {
@@ -33,6 +43,14 @@ export interface MtlsOptions {
   crl?: string | string[];
   /** Scopes a certificate identity gets; default `mcp:read`, `mcp:write`. */
   scopes?: string[];
+  /**
+   * Gateway records for certificates (`type: "certificate"` in `/v1/auth/tokens`), found by the
+   * certificate's fingerprint, else by its mapped subject: `optional` (default) gives a certificate with
+   * an active record that record's user, roles, scopes and permissions and refuses one whose record is
+   * revoked or expired, and maps a certificate without one as usual; `required` refuses a certificate
+   * without an active record; `off` never looks.
+   */
+  records?: "optional" | "required" | "off";
   /** Take the certificate from a header a TLS-terminating proxy sets, when the request comes from it. */
   proxy?: {
     /** Default `X-Forwarded-Client-Cert`. */
@@ -97,7 +115,7 @@ function globMatch(pattern: string, value: string): boolean {
  * @example
  * defineGateway({ auth: [mtls({ ca: "./certs/ca.crt", identity: { user: "uri" } })], servers: { ... } })
  */
-export function mtls(options: MtlsOptions): AuthStrategy {
+export function mtls(options: MtlsOptions): MtlsStrategy {
   if (typeof options !== "object" || options === null) throw configError("mtls", "expected { ca, ... }");
   const cas = readCas(asList(options.ca, "mtls.ca"));
   const requireCert = options.requireClientCert ?? true;
@@ -114,6 +132,8 @@ export function mtls(options: MtlsOptions): AuthStrategy {
   if (allowed !== undefined && (!Array.isArray(allowed) || !allowed.every((s) => typeof s === "string" && s !== ""))) {
     throw configError("mtls.allowedSubjects", "expected an array of subjects or globs");
   }
+  const records = options.records ?? "optional";
+  if (!["optional", "required", "off"].includes(records)) throw configError("mtls.records", 'expected "optional", "required" or "off"', JSON.stringify(records));
   const scopes = options.scopes ?? ["mcp:read", "mcp:write"];
   if (!Array.isArray(scopes) || !scopes.every((s) => typeof s === "string" && s !== "")) throw configError("mtls.scopes", "expected an array of scope names");
 
@@ -159,6 +179,11 @@ export function mtls(options: MtlsOptions): AuthStrategy {
   let checking: Promise<void> | undefined;
   let log: Logger | undefined;
   let audit: Audit | undefined;
+  let tokens: TokenService | undefined;
+  // Which certificates were let in on which record, so that revoking the record ends their MCP sessions
+  // (they are bound to the certificate). Bounded: the oldest record is forgotten first.
+  const onRecord = new Map<string, Set<string>>();
+  let endSessions: ((credentialId: string) => void) | undefined;
 
   async function verifyCrls(): Promise<void> {
     for (const f of crlFiles) {
@@ -231,9 +256,66 @@ export function mtls(options: MtlsOptions): AuthStrategy {
     return identity;
   }
 
-  const refuse = (code: "ERR_AUTH_REQUIRED" | "ERR_INVALID_CREDENTIAL", why: string, fingerprint?: string): AuthOutcome => ({
-    error: { code, reason: why, ...(fingerprint ? { tokenId: `cert:${fingerprint}` } : {}) },
+  const refuse = (code: "ERR_AUTH_REQUIRED" | "ERR_INVALID_CREDENTIAL" | "ERR_TOKEN_REVOKED" | "ERR_TOKEN_EXPIRED", why: string, fingerprint?: string, tokenId?: string): AuthOutcome => ({
+    error: { code, reason: why, ...(tokenId ? { tokenId } : fingerprint ? { tokenId: `cert:${fingerprint}` } : {}) },
   });
+
+  /** The identity a certificate's gateway record gives it, a refusal, or the mapped identity when it has none. */
+  async function withRecord(cert: ClientCertificate, mapped: Identity): Promise<AuthOutcome> {
+    if (records === "off" || !tokens) return { identity: mapped };
+    const found = await tokens.findCertificate(cert.fingerprint, mapped.subject);
+    if (found === undefined) {
+      return records === "required" ? refuse("ERR_INVALID_CREDENTIAL", "client certificate has no gateway record", cert.fingerprint) : { identity: mapped };
+    }
+    if (!found.ok) return refuse(found.code, found.reason, cert.fingerprint, found.tokenId);
+    const record = found.record;
+    let seen = onRecord.get(record.id);
+    if (!seen) {
+      if (onRecord.size >= 10_000) onRecord.delete(onRecord.keys().next().value!);
+      onRecord.set(record.id, seen = new Set());
+    }
+    if (seen.size < 100) seen.add(cert.fingerprint);
+    const credential = `cert:${cert.fingerprint}`;
+    const base = identityOf(record, "auth:mtls");
+    return {
+      identity: {
+        ...base,
+        // The record's rights, bounded by the certificate's own lifetime; the session is bound to the certificate.
+        credentialId: credential,
+        expiresAt: Math.min(base.expiresAt ?? Infinity, cert.notAfter.getTime()),
+        claims: mapped.claims,
+      },
+    };
+  }
+
+  /** The client certificate a request presents, verified; or why there is none, or why it is refused. */
+  async function check(info: AuthContext["info"]): Promise<{ cert: ClientCertificate } | { refused: AuthOutcome } | { none: string; ignored: boolean }> {
+    let presented: { der: Uint8Array; chain: Uint8Array[]; via: "tls" | "proxy" } | undefined;
+    let ignored = false;
+    const forwarded = proxy ? info.proxyHeaders?.[proxy.header] : undefined;
+    if (proxy && forwarded !== undefined) {
+      if (inRanges(info.remoteAddress, proxy.ranges)) {
+        const certs = forwardedCertificates(forwarded, proxy.format);
+        if (typeof certs === "string") return { refused: refuse("ERR_INVALID_CREDENTIAL", certs) };
+        presented = { der: certs[0]!, chain: certs.slice(1), via: "proxy" };
+      } else {
+        ignored = true;
+      }
+    }
+    if (!presented && info.tls?.peerCertificate && info.tls.peerCertificate.length > 0) {
+      presented = { der: info.tls.peerCertificate, chain: [], via: "tls" };
+    }
+    if (!presented) {
+      return { none: ignored ? `client certificate required: the ${proxy!.header} header is only believed from a trusted proxy` : "client certificate required", ignored };
+    }
+    const verdict = await verifyClientCertificate(presented.der, presented.chain, { cas, crls: await currentCrls() });
+    if (!verdict.ok) return { refused: refuse("ERR_INVALID_CREDENTIAL", verdict.reason, verdict.fingerprint) };
+    // The TLS layer judged the same certificate by its own CA list: either refusing is enough.
+    if (presented.via === "tls" && info.tls?.authorized === false) {
+      return { refused: refuse("ERR_INVALID_CREDENTIAL", "client certificate not verified by the TLS layer", verdict.certificate.fingerprint) };
+    }
+    return { cert: verdict.certificate };
+  }
 
   return {
     name: "auth:mtls",
@@ -241,6 +323,15 @@ export function mtls(options: MtlsOptions): AuthStrategy {
     async setup(ctx) {
       log = ctx.log;
       audit = ctx.audit;
+      tokens = ctx.tokens;
+      endSessions = ctx.endSessions;
+      // A revoked record ends, at once, the sessions of every certificate it let in.
+      ctx.tokens.onInvalidate((recordId) => {
+        const seen = onRecord.get(recordId);
+        if (!seen) return;
+        onRecord.delete(recordId);
+        for (const fp of seen) endSessions?.(`cert:${fp}`);
+      });
       await verifyCrls();
       for (const f of crlFiles) {
         try {
@@ -253,39 +344,22 @@ export function mtls(options: MtlsOptions): AuthStrategy {
       lastCheck = Date.now();
     },
     async authenticate(_request: Request, ctx: AuthContext): Promise<AuthOutcome> {
-      const info = ctx.info;
-      let presented: { der: Uint8Array; chain: Uint8Array[]; via: "tls" | "proxy" } | undefined;
-      let ignored = false;
-      const forwarded = proxy ? info.proxyHeaders?.[proxy.header] : undefined;
-      if (proxy && forwarded !== undefined) {
-        if (inRanges(info.remoteAddress, proxy.ranges)) {
-          const certs = forwardedCertificates(forwarded, proxy.format);
-          if (typeof certs === "string") return refuse("ERR_INVALID_CREDENTIAL", certs);
-          presented = { der: certs[0]!, chain: certs.slice(1), via: "proxy" };
-        } else {
-          ignored = true;
-        }
-      }
-      if (!presented && info.tls?.peerCertificate && info.tls.peerCertificate.length > 0) {
-        presented = { der: info.tls.peerCertificate, chain: [], via: "tls" };
-      }
-      if (!presented) {
-        const why = ignored ? `client certificate required: the ${proxy!.header} header is only believed from a trusted proxy` : "client certificate required";
-        if (requireCert) return refuse("ERR_AUTH_REQUIRED", why);
-        if (ignored) {
-          audit?.emit({ type: "plugin", plugin: "auth:mtls", action: "untrusted_proxy_header", outcome: "refused", detail: { header: proxy!.header, remoteAddress: info.remoteAddress ?? null } });
+      const checked = await check(ctx.info);
+      if ("none" in checked) {
+        if (requireCert) return refuse("ERR_AUTH_REQUIRED", checked.none);
+        if (checked.ignored) {
+          audit?.emit({ type: "plugin", plugin: "auth:mtls", action: "untrusted_proxy_header", outcome: "refused", detail: { header: proxy!.header, remoteAddress: ctx.info.remoteAddress ?? null } });
         }
         return undefined;
       }
-      const verdict = await verifyClientCertificate(presented.der, presented.chain, { cas, crls: await currentCrls() });
-      if (!verdict.ok) return refuse("ERR_INVALID_CREDENTIAL", verdict.reason, verdict.fingerprint);
-      // The TLS layer judged the same certificate by its own CA list: either refusing is enough.
-      if (presented.via === "tls" && info.tls?.authorized === false) {
-        return refuse("ERR_INVALID_CREDENTIAL", "client certificate not verified by the TLS layer", verdict.certificate.fingerprint);
-      }
-      const identity = toIdentity(verdict.certificate);
-      if (typeof identity === "string") return refuse("ERR_INVALID_CREDENTIAL", identity, verdict.certificate.fingerprint);
-      return { identity };
+      if ("refused" in checked) return checked.refused;
+      const identity = toIdentity(checked.cert);
+      if (typeof identity === "string") return refuse("ERR_INVALID_CREDENTIAL", identity, checked.cert.fingerprint);
+      return await withRecord(checked.cert, identity);
+    },
+    async certificateOf(ctx) {
+      const checked = await check(ctx.info);
+      return "cert" in checked ? checked.cert : undefined;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { API_KEY_PREFIX, configError, GatewayError, identityOf, isGatewayError, TOKEN_PREFIX, type AuthContext, type AuthOutcome, type AuthStrategy, type Identity, type PluginContext, type Route, readBearer } from "../../core/mod.ts";
+import { API_KEY_PREFIX, configError, GatewayError, identityOf, isGatewayError, TOKEN_PREFIX, type AuthContext, type AuthOutcome, type AuthStrategy, type Identity, type PluginContext, type RequestInfo, type Route, readBearer } from "../../core/mod.ts";
+import type { MtlsStrategy } from "./mtls.ts";
 import { authorizeEndpoints } from "./oauth-server/authorize.ts";
 import { createClientRegistry, type ClientRegistry } from "./oauth-server/clients.ts";
 import { createGrants, type Grants, type SessionRecord } from "./oauth-server/grants.ts";
@@ -18,6 +19,21 @@ const NAME = "auth:oauth";
 export interface OauthServerExtras {
   /** Server names listed on the consent page ("it will reach ..."); default: a sentence about permissions. */
   servers?: string[];
+  /**
+   * Certificate-bound access tokens (RFC 8705): a client that presents a certificate this `mtls()`
+   * strategy verifies at `/oauth/token` gets access tokens bound to it (`cnf.x5t#S256`), refused when
+   * presented without that certificate; the session's refresh tokens only work with it too.
+   */
+  mtls?: MtlsStrategy;
+  /** With `mtls`: refuse token requests that present no verified client certificate. Default false. */
+  requireCertificateBoundTokens?: boolean;
+}
+
+/** RFC 8705 §3.1: `x5t#S256` is the base64url SHA-256 of the DER certificate; `mtls()` gives it in hex. */
+function thumbprintOf(hex: string): string {
+  let bin = "";
+  for (let i = 0; i < hex.length; i += 2) bin += String.fromCharCode(parseInt(hex.slice(i, i + 2), 16));
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /**
@@ -38,6 +54,18 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   if (input.servers !== undefined && (!Array.isArray(input.servers) || input.servers.some((s) => typeof s !== "string"))) {
     throw configError("auth.oauth.servers", "expected an array of server names");
   }
+  const bound = input.mtls;
+  if (bound !== undefined && (typeof bound !== "object" || bound === null || typeof bound.certificateOf !== "function")) {
+    throw configError("auth.oauth.mtls", "expected the strategy mtls({ ... }) returns");
+  }
+  if (input.requireCertificateBoundTokens !== undefined && typeof input.requireCertificateBoundTokens !== "boolean") {
+    throw configError("auth.oauth.requireCertificateBoundTokens", "expected true or false");
+  }
+  if (input.requireCertificateBoundTokens && !bound) throw configError("auth.oauth.requireCertificateBoundTokens", "needs mtls: the mtls() strategy that verifies the certificates");
+  const thumbprint = async (info: RequestInfo): Promise<string | undefined> => {
+    const cert = await bound?.certificateOf({ info });
+    return cert && thumbprintOf(cert.fingerprint);
+  };
   let plugin: PluginContext | undefined;
   let clients: ClientRegistry | undefined;
   let grants: Grants | undefined;
@@ -62,6 +90,8 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     idp,
     plugin: ready,
     issuerOf,
+    thumbprint,
+    requireCertificate: input.requireCertificateBoundTokens ?? false,
     audit(event) {
       plugin?.audit.emit({ type: "oauth", ...event });
     },
@@ -77,11 +107,12 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
       if (session.team) claims.team = session.team;
       if (session.org) claims.org = session.org;
       if (session.permissions) claims.permissions = session.permissions;
+      if (session.x5t) claims.cnf = { "x5t#S256": session.x5t };
       return await ready().keys.sign(claims, { issuer, audience: resourceOf(issuer), subject: session.subject, expiresInSeconds: options.accessTtl, typ: "at+jwt" });
     },
   };
 
-  async function verifyAccessToken(token: string, url: URL): Promise<AuthOutcome> {
+  async function verifyAccessToken(token: string, url: URL, info: RequestInfo): Promise<AuthOutcome> {
     // Cheap checks first, so tokens meant for another strategy pass through untouched.
     if (token.startsWith(TOKEN_PREFIX) || token.startsWith(API_KEY_PREFIX) || token.split(".").length !== 3) return undefined;
     const issuer = issuerOf(url);
@@ -101,6 +132,15 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     }
     const sid = typeof claims.sid === "string" ? claims.sid : undefined;
     if (!sid) return { error: { code: "ERR_INVALID_CREDENTIAL", reason: "access token names no session" } };
+    // RFC 8705 §3: a certificate-bound token is only good on a request that presents that certificate.
+    const cnf = claims.cnf as Record<string, unknown> | undefined;
+    if (cnf !== undefined) {
+      const expected = typeof cnf === "object" && cnf !== null ? cnf["x5t#S256"] : undefined;
+      const presented = await thumbprint(info);
+      if (typeof expected !== "string" || presented === undefined || presented !== expected) {
+        return { error: { code: "ERR_INVALID_CREDENTIAL", reason: presented === undefined ? "access token is bound to a client certificate the request does not present" : "access token is bound to another client certificate", tokenId: sid } };
+      }
+    }
     if (!(await rt.grants.isActive(sid))) return { error: { code: "ERR_TOKEN_REVOKED", reason: "the session of this access token was ended", tokenId: sid } };
     const strings = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : []);
     const identity: Identity = {
@@ -123,13 +163,13 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   }
 
   /** Who calls `/v1/auth/sessions` or `/oauth/register`: an OAuth access token of ours or a gateway `pt_` token. */
-  async function who(request: Request, url: URL, required: boolean): Promise<Identity | undefined> {
+  async function who(request: Request, url: URL, info: RequestInfo, required: boolean): Promise<Identity | undefined> {
     const token = readBearer(request);
     if (token === undefined) {
       if (!required) return undefined;
       throw new GatewayError("ERR_AUTH_REQUIRED", "authentication required", { headers: { "www-authenticate": 'Bearer realm="portcullis"' } });
     }
-    let outcome = await verifyAccessToken(token, url);
+    let outcome = await verifyAccessToken(token, url, info);
     if (outcome === undefined && token.startsWith(TOKEN_PREFIX)) {
       const r = await ready().tokens.verify(token, "token");
       outcome = r.ok ? { identity: identityOf(r.record, "auth:bearer") } : { error: { code: r.code, reason: r.reason } };
@@ -144,7 +184,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   const sessions = sessionsApi(rt);
 
   // The gateway's own authentication (every strategy, the static admin token, audited) when it offers it.
-  const caller = async (request: Request, ctx: AuthContext): Promise<Identity> => ctx.authenticate ? await ctx.authenticate() : (await who(request, ctx.url, true))!;
+  const caller = async (request: Request, ctx: AuthContext): Promise<Identity> => ctx.authenticate ? await ctx.authenticate() : (await who(request, ctx.url, ctx.info, true))!;
 
   // `errors: "oauth"` on the protocol endpoints: the gateway renders their GatewayErrors as RFC 6749 §5.2
   // bodies. The browser endpoints answer their own errors (a page or a redirect); the rest are JSON APIs.
@@ -156,14 +196,14 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
   });
 
   const routes: Route[] = [
-    route("GET", "/.well-known/oauth-protected-resource", (_r, url) => protectedResourceMetadata(issuerOf(url))),
-    route("GET", "/.well-known/oauth-protected-resource/mcp", (_r, url) => protectedResourceMetadata(issuerOf(url))),
+    route("GET", "/.well-known/oauth-protected-resource", (_r, url) => protectedResourceMetadata(issuerOf(url), "/mcp", !!bound)),
+    route("GET", "/.well-known/oauth-protected-resource/mcp", (_r, url) => protectedResourceMetadata(issuerOf(url), "/mcp", !!bound)),
     route("GET", "/.well-known/oauth-protected-resource/mcp/*", (_r, url) => {
       const server = url.pathname.slice("/.well-known/oauth-protected-resource/mcp/".length);
       if (!/^[A-Za-z0-9._~-]+$/.test(server)) throw new GatewayError("ERR_NOT_FOUND", "not found");
-      return protectedResourceMetadata(issuerOf(url), `/mcp/${server}`);
+      return protectedResourceMetadata(issuerOf(url), `/mcp/${server}`, !!bound);
     }),
-    route("GET", "/.well-known/oauth-authorization-server", (_r, url) => authorizationServerMetadata(issuerOf(url))),
+    route("GET", "/.well-known/oauth-authorization-server", (_r, url) => authorizationServerMetadata(issuerOf(url), !!bound)),
     route("POST", "/oauth/register", async (request, _url, ctx) => {
       // Registration is open (MCP clients register themselves); a credential only matters when it is an admin's.
       const admin = request.headers.has("authorization") ? await caller(request, ctx).catch(() => undefined) : undefined;
@@ -172,7 +212,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     route("GET", "/oauth/authorize", (request, url) => authorize.authorize(request, url)),
     route("GET", "/oauth/callback", (request, url) => authorize.callback(request, url)),
     route("POST", "/oauth/consent", (request, url) => authorize.consent(request, url)),
-    route("POST", "/oauth/token", (request, url) => withCors(() => tokens.token(request, url)), "oauth"),
+    route("POST", "/oauth/token", (request, url, ctx) => withCors(() => tokens.token(request, url, ctx.info)), "oauth"),
     route("POST", "/oauth/revoke", (request, url) => withCors(() => tokens.revoke(request, url)), "oauth"),
     route("GET", "/v1/auth/sessions", (request, url, ctx) => sessions.list(request, url, () => caller(request, ctx))),
     route("GET", "/v1/auth/sessions/*", (request, url, ctx) => sessions.one(request, url, () => caller(request, ctx))),
@@ -217,7 +257,7 @@ export function oauthServer(input: OauthServerOptions & OauthServerExtras): Auth
     async authenticate(request, ctx) {
       const token = readBearer(request);
       if (token === undefined) return undefined;
-      return await verifyAccessToken(token, ctx.url);
+      return await verifyAccessToken(token, ctx.url, ctx.info);
     },
   };
 }

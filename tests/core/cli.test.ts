@@ -442,6 +442,16 @@ test("tokens create without --type makes what the config's /mcp accepts: an API 
   const token = await cli(["tokens", "create", "--config", config, "--user", "bob", "--type", "token", "--json"], data);
   assert.is(token.code, 0, token.stderr);
   assert.match(JSON.parse(token.stdout).token, /^pt_/, "--type still decides");
+  // A certificate record for mtls(): named by fingerprint, no secret printed.
+  const fp = "AB:".repeat(31) + "AB";
+  const cert = await cli(["tokens", "create", "--config", config, "--user", "svc", "--fingerprint", fp, "--roles", "robot"], data);
+  assert.is(cert.code, 0, cert.stderr);
+  assert.match(cert.stdout, /type: +certificate/);
+  assert.match(cert.stdout, new RegExp(`certificate: sha256 ${"ab".repeat(32)}`));
+  assert.not.match(cert.stdout, /secret/);
+  const bad = await cli(["tokens", "create", "--config", config, "--user", "svc", "--fingerprint", "xyz"], data);
+  assert.is.not(bad.code, 0);
+  assert.match(bad.stderr, /certificate\.fingerprint: expected/);
 });
 
 test("tokens create, list, rotate and revoke on the local store, then against a running gateway with --url", async () => {

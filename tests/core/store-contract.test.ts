@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { createGateway, hashSecret, type KeyValueStore, type TokenStore } from "../../core/mod.ts";
 import { asTokenStore, storeKind } from "../../core/tokens/derive-store.ts";
 import { jsonFileStore } from "../../examples/custom-store.ts";
-import { bearer, fileStore, memoryStore } from "../../plugins/mod.ts";
+import { bearer, fileStore, memoryStore, redisStore } from "../../plugins/mod.ts";
 import { quietLogger } from "../fixtures/helpers.ts";
+import { type RedisServer, redisMissing, startRedis } from "../fixtures/redis-server.ts";
 
 const ADMIN = "admin-token-for-store-contract-tests-0123456789";
 
@@ -28,9 +29,16 @@ const SUBJECTS: Subject[] = [
   { name: "fileStore()", kind: "token-store", persistent: true, make: (dir) => fileStore({ dir }) },
   { name: "jsonFileStore() from examples/custom-store.ts", kind: "key-value", persistent: true, make: (dir) => jsonFileStore({ path: join(dir, "store.json") }) },
 ];
+// The Redis store against a real redis-server (started once for its suite); each directory name is a prefix.
+let redis: RedisServer | undefined;
+const REDIS_SUBJECT = "redisStore() on a real redis-server";
+if (!redisMissing) SUBJECTS.push({ name: REDIS_SUBJECT, kind: "key-value", persistent: true, make: (dir) => redisStore({ url: redis!.url, prefix: `${dir}:` }) });
+else console.warn(`store-contract: redisStore() skipped: ${redisMissing}`);
+// A store shared by several processes shares the signing keys, sealed under a master key.
+const MASTER_KEY = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
 
 function gatewayOver(store: TokenStore | KeyValueStore): ReturnType<typeof createGateway> {
-  return createGateway({ logger: quietLogger, auth: [bearer()], admin: { token: ADMIN, bootstrap: false }, tokens: { store }, servers: {} });
+  return createGateway({ logger: quietLogger, auth: [bearer()], admin: { token: ADMIN, bootstrap: false }, tokens: { store }, keys: { masterKey: MASTER_KEY }, servers: {} });
 }
 
 async function call(gw: ReturnType<typeof createGateway>, method: string, path: string, token: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -57,9 +65,11 @@ for (const subject of SUBJECTS) {
 
   test.before(async () => {
     tmp = await mkdtemp(join(tmpdir(), "portcullis-store-contract-"));
+    if (subject.name === REDIS_SUBJECT) redis = await startRedis();
   });
   test.after(async () => {
     await rm(tmp, { recursive: true, force: true });
+    if (subject.name === REDIS_SUBJECT) await redis?.close();
   });
 
   test("the gateway recognises the store by its hooks and accepts it", () => {

@@ -28,6 +28,12 @@ export interface SessionRecord extends GrantSubject {
   endedAt?: string;
   endReason?: "ended" | "revoked" | "refresh_reuse" | "code_replay";
   endedBy?: string;
+  /**
+   * RFC 8705: the SHA-256 thumbprint (base64url) of the client certificate the session's first token was
+   * issued to. Every access token of the session carries it as `cnf.x5t#S256`, and the session's refresh
+   * tokens are only redeemed with the same certificate.
+   */
+  x5t?: string;
 }
 
 /** An authorization code waiting to be redeemed. Stored under the code's hash. */
@@ -103,8 +109,11 @@ const APPROVAL = "oauth:approval";
 const EXPIRING = [CODE, CODE_USED, REFRESH, REFRESH_USED, SESSION_ENDED, APPROVAL, LOGIN_KIND, CONSENT_KIND];
 // How long a redeemed secret is remembered, so a replay is recognised (and punished) rather than just refused.
 const CODE_MEMORY_MS = 10 * 60_000;
-// A session's state, as seen by the access-token check, may be this old on a gateway that did not end it itself.
+// A session's state, as seen by the access-token check, may be this old on a gateway that did not end it
+// itself. A store shared by several gateway processes (one with pub/sub) gets the shorter bound: a grant
+// ended on one instance is refused by every other within a second.
 const ACTIVE_CACHE_MS = 15_000;
+const SHARED_ACTIVE_CACHE_MS = 1_000;
 const SWEEP_EVERY_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 // Redirect URI / scope combinations remembered per user and client; the oldest goes first.
@@ -121,7 +130,7 @@ export interface Grants {
   listSessions(): Promise<SessionRecord[]>;
   /** Ends a session: its refresh family and access tokens stop working at once. */
   endSession(id: string, reason: NonNullable<SessionRecord["endReason"]>, actor: string): Promise<SessionRecord | undefined>;
-  /** Hot path of every `/mcp` call: memory first, the store at most every 15 s per session. */
+  /** Hot path of every `/mcp` call: memory first, the store at most every 15 s per session (1 s on a shared store). */
   isActive(sid: string): Promise<boolean>;
   issueCode(record: Omit<CodeRecord, "sid">): Promise<string>;
   /** Takes the code (one-time); a replay of a redeemed code, or losing a concurrent redemption, reports its session. */
@@ -153,6 +162,7 @@ export function createGrants(store: TokenStore): Grants {
   // decide, so another gateway sharing the store (or a restart) sees the same answer.
   const ended = new Map<string, number>();
   const checked = new Map<string, { active: boolean; at: number }>();
+  const cacheMs = typeof store.subscribe === "function" ? SHARED_ACTIVE_CACHE_MS : ACTIVE_CACHE_MS;
   let lastSweep = Date.now();
 
   function sweep(): void {
@@ -171,7 +181,7 @@ export function createGrants(store: TokenStore): Grants {
         const over = Date.parse(s.endedAt ?? s.expiresAt);
         if (over + DAY_MS < now) await store.takeItem(SESSION, key);
       }
-      for (const [sid, c] of checked) if (now - c.at > ACTIVE_CACHE_MS) checked.delete(sid);
+      for (const [sid, c] of checked) if (now - c.at > cacheMs) checked.delete(sid);
       for (const [sid, at] of ended) if (now - at > DAY_MS) ended.delete(sid);
     })().catch(() => undefined);
   }
@@ -234,7 +244,7 @@ export function createGrants(store: TokenStore): Grants {
     async isActive(sid) {
       if (ended.has(sid)) return false;
       const c = checked.get(sid);
-      if (c && Date.now() - c.at < ACTIVE_CACHE_MS) return c.active;
+      if (c && Date.now() - c.at < cacheMs) return c.active;
       const active = activeNow(await getSession(sid)) && !(await endedMark(sid));
       if (!active) ended.set(sid, Date.now());
       checked.set(sid, { active, at: Date.now() });

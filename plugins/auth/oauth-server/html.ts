@@ -18,7 +18,9 @@ const PAGE_HEADERS = {
   "cache-control": "no-store",
   "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
   "x-frame-options": "DENY",
-  "referrer-policy": "no-referrer",
+  // Not `no-referrer`: with it a browser posts the consent form with `Origin: null`, which the consent
+  // endpoint must refuse. `same-origin` still sends nothing (no code-bearing URL) to any other site.
+  "referrer-policy": "same-origin",
 };
 
 function page(title: string, body: string, status: number, headers: Record<string, string> = {}): Response {

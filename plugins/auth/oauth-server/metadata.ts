@@ -15,8 +15,9 @@ function document(body: unknown): Response {
  * @example
  * protectedResourceMetadata("https://mcp.example.com", "/mcp");
  */
-export function protectedResourceMetadata(issuer: string, path = "/mcp"): Response {
+export function protectedResourceMetadata(issuer: string, path = "/mcp", certificateBound = false): Response {
   return document({
+    ...(certificateBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
     resource: path === "/mcp" ? resourceOf(issuer) : `${issuer}${path}`,
     authorization_servers: [issuer],
     scopes_supported: [...MCP_SCOPES],
@@ -31,8 +32,9 @@ export function protectedResourceMetadata(issuer: string, path = "/mcp"): Respon
  * @example
  * authorizationServerMetadata("https://mcp.example.com");
  */
-export function authorizationServerMetadata(issuer: string): Response {
+export function authorizationServerMetadata(issuer: string, certificateBound = false): Response {
   return document({
+    ...(certificateBound ? { tls_client_certificate_bound_access_tokens: true } : {}),
     issuer,
     authorization_endpoint: `${issuer}/oauth/authorize`,
     token_endpoint: `${issuer}/oauth/token`,

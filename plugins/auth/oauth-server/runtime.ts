@@ -1,4 +1,4 @@
-import type { OauthEvent, PluginContext } from "../../../core/mod.ts";
+import type { OauthEvent, PluginContext, RequestInfo } from "../../../core/mod.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { Grants, SessionRecord } from "./grants.ts";
 import type { IdpClient } from "./idp.ts";
@@ -16,6 +16,13 @@ export interface OauthRuntime {
   issuerOf(url: URL): string;
   /** Emits an `oauth` audit event. Never pass secrets. */
   audit(event: Omit<OauthEvent, "type" | "time">): void;
+  /**
+   * RFC 8705: the thumbprint (`x5t#S256`, base64url SHA-256) of the verified client certificate a request
+   * presents, when the server runs with `mtls`; undefined otherwise.
+   */
+  thumbprint(info: RequestInfo): Promise<string | undefined>;
+  /** Whether the token endpoint refuses requests without a client certificate (`requireCertificateBoundTokens`). */
+  requireCertificate: boolean;
   /** Signs an access token for a session. */
   accessToken(session: SessionRecord, scopes: string[], issuer: string): Promise<string>;
 }

@@ -1,4 +1,4 @@
-import { type GatewayError, isGatewayError } from "../../../core/mod.ts";
+import { type GatewayError, isGatewayError, type RequestInfo } from "../../../core/mod.ts";
 import type { ClientRecord } from "./clients.ts";
 import { readForm } from "./form.ts";
 import type { SessionRecord } from "./grants.ts";
@@ -26,7 +26,7 @@ function narrowed(requested: string | null, allowed: string[]): string[] {
 
 /** `/oauth/token` and `/oauth/revoke`. */
 export interface TokenEndpoints {
-  token(request: Request, url: URL): Promise<Response>;
+  token(request: Request, url: URL, info?: RequestInfo): Promise<Response>;
   revoke(request: Request, url: URL): Promise<Response>;
 }
 
@@ -72,7 +72,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     return oauthError("invalid_grant", message);
   }
 
-  async function authorizationCode(client: ClientRecord, form: URLSearchParams, issuer: string): Promise<Response> {
+  async function authorizationCode(client: ClientRecord, form: URLSearchParams, issuer: string, x5t: string | undefined): Promise<Response> {
     allows(client, "authorization_code");
     const code = need(form, "code");
     const redeemed = await rt.grants.redeemCode(code);
@@ -96,6 +96,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       grantType: "authorization_code",
       scopes: c.scopes,
       expiresAt: new Date(Date.now() + rt.options.refreshTtl * 1000).toISOString(),
+      ...(x5t ? { x5t } : {}),
     });
     // A concurrent second redemption of this code already ended the session it reserved.
     if (!session) throw oauthError("invalid_grant", "authorization code is invalid or was already used");
@@ -104,7 +105,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     return await issue(session, c.scopes, issuer, client.grantTypes.includes("refresh_token"));
   }
 
-  async function refreshToken(client: ClientRecord, form: URLSearchParams, issuer: string): Promise<Response> {
+  async function refreshToken(client: ClientRecord, form: URLSearchParams, issuer: string, x5t: string | undefined): Promise<Response> {
     allows(client, "refresh_token");
     checkResource(form, issuer);
     const redeemed = await rt.grants.redeemRefresh(need(form, "refresh_token"));
@@ -117,6 +118,10 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       rt.audit({ action: "refresh_reuse", outcome: "refused", clientId: client.clientId, sessionId: r.session.id, reason: "refresh token presented by another client; the session was ended" });
       throw oauthError("invalid_grant", "refresh token was issued to another client");
     }
+    // RFC 8705 §4: a session bound to a certificate is refreshed only by a request that presents it.
+    if (r.session.x5t !== undefined && r.session.x5t !== x5t) {
+      throw oauthError("invalid_grant", x5t === undefined ? "refresh token is bound to a client certificate the request does not present" : "refresh token is bound to another client certificate");
+    }
     const scopes = narrowed(form.get("scope"), r.session.scopes);
     const session = await rt.grants.touch(r.session.id);
     // Ended (or expired) between reading the refresh token and now: the end stands, nothing is issued.
@@ -126,7 +131,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
     return await issue(session, scopes, issuer, true);
   }
 
-  async function clientCredentials(client: ClientRecord, form: URLSearchParams, issuer: string): Promise<Response> {
+  async function clientCredentials(client: ClientRecord, form: URLSearchParams, issuer: string, x5t: string | undefined): Promise<Response> {
     allows(client, "client_credentials");
     if (!client.identity || !client.secretHash) throw oauthError("unauthorized_client", "this client has no identity to act as");
     checkResource(form, issuer);
@@ -150,6 +155,7 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
       grantType: "client_credentials",
       scopes,
       expiresAt: new Date(Date.now() + rt.options.accessTtl * 1000).toISOString(),
+      ...(x5t ? { x5t } : {}),
     });
     if (!session) throw oauthError("invalid_grant", "the session could not be created");
     await rt.clients.markUsed(client);
@@ -158,15 +164,17 @@ export function tokenEndpoints(rt: OauthRuntime): TokenEndpoints {
   }
 
   return {
-    async token(request, url) {
+    async token(request, url, info = {}) {
       const form = await readForm(request, rt.plugin().bodyTimeoutMs);
       const client = await rt.clients.authenticate(request, form);
       const issuer = rt.issuerOf(url);
       const grant = form.get("grant_type");
       try {
-        if (grant === "authorization_code") return await authorizationCode(client, form, issuer);
-        if (grant === "refresh_token") return await refreshToken(client, form, issuer);
-        if (grant === "client_credentials") return await clientCredentials(client, form, issuer);
+        const x5t = await rt.thumbprint(info);
+        if (x5t === undefined && rt.requireCertificate) throw oauthError("invalid_client", "this server issues certificate-bound tokens only: present a client certificate", { status: 401 });
+        if (grant === "authorization_code") return await authorizationCode(client, form, issuer, x5t);
+        if (grant === "refresh_token") return await refreshToken(client, form, issuer, x5t);
+        if (grant === "client_credentials") return await clientCredentials(client, form, issuer, x5t);
       } catch (err) {
         // A fault of the gateway carries no OAuth code: it is no refusal of the client, and not audited as one.
         if (isGatewayError(err) && err.oauth !== undefined && grant !== "refresh_token") {

@@ -10,10 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AuditEvent, AuditSink, GatewayConfig, RequestInfo } from "../../../core/mod.ts";
 import { fromJsonConfig } from "../../../core/config/json-config.ts";
-import { bearer, mtls } from "../../../plugins/mod.ts";
+import { bearer, memoryStore, mtls, oauthServer } from "../../../plugins/mod.ts";
+import { createGrants } from "../../../plugins/auth/oauth-server/grants.ts";
 import type { MtlsOptions } from "../../../plugins/mod.ts";
 import { inProcess } from "../../../examples/custom-upstream.ts";
-import { bearerAuth, echoServer, harness, type Harness, type Seen } from "../../fixtures/in-process.ts";
+import { ADMIN, bearerAuth, echoServer, harness, type Harness, type Seen } from "../../fixtures/in-process.ts";
 import { authWithEnvironment, jsonAuthTypes, jsonPlugins } from "../../../core/cli/load-config.ts";
 
 const test = suite("mtls");
@@ -463,6 +464,193 @@ test("JSON config: { type: mtls, enabled, ca, requireClientCert } and the option
   } catch (err) {
     assert.match((err as Error).message, /^PORTCULLIS_AUTH_TYPE=mtls: the config must give the CA/);
   }
+});
+
+/** A 2025-11-25 session opened with the connection info `info`; answers the session id. */
+async function openSession(h: Harness, info: RequestInfo): Promise<string> {
+  const headers = { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25" };
+  const init = await h.gateway.fetch(new Request("http://gateway.test/mcp", {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } } }),
+  }), info);
+  await init.text();
+  const session = init.headers.get("mcp-session-id");
+  assert.ok(session, `session opened (${init.status})`);
+  const ready = await h.gateway.fetch(new Request("http://gateway.test/mcp", { method: "POST", headers: { ...headers, "mcp-session-id": session! }, body: JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" }) }), info);
+  assert.is(ready.status, 202);
+  return session!;
+}
+
+async function sessionCall(h: Harness, session: string, info: RequestInfo): Promise<number> {
+  const res = await h.gateway.fetch(new Request("http://gateway.test/mcp", {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": "2025-11-25", "mcp-session-id": session },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 7, method: "tools/call", params: { name: "echo__whoami", arguments: {} } }),
+  }), info);
+  await res.text();
+  return res.status;
+}
+
+test("certificate records over /v1/auth: rights by fingerprint or subject, revoked at once, required mode, validation", async () => {
+  const { h, events } = await gatewayWith(mtls({ ca: W.caFile, identity: { team: "ou" } }));
+  try {
+    const fp = await fingerprint(W.good);
+    // Made by fingerprint (colons and upper case accepted): no secret in the answer, listed as type certificate.
+    const colons = fp.toUpperCase().match(/../g)!.join(":");
+    const made = await h.api("POST", "/v1/auth/tokens", { user: "alice", roles: ["sre"], email: "alice@corp.test", certificate: { fingerprint: colons }, permissions: { servers: ["echo"] }, expiresIn: "7d" });
+    assert.is(made.status, 201, JSON.stringify(made.body));
+    assert.is(made.body.type, "certificate");
+    assert.equal(made.body.certificate, { fingerprint: fp });
+    assert.not.ok("token" in made.body, "a certificate record has no secret");
+    assert.not.ok(JSON.stringify(made.body).includes("hash"));
+    const listed = await h.api("GET", "/v1/auth/tokens?type=certificate");
+    assert.equal(listed.body.tokens.map((t: { id: string }) => t.id), [made.body.id]);
+
+    // The certificate now carries the record's user, roles and email; the audit names record and certificate.
+    const r = await whoami(h, direct(W.good));
+    assert.is(r.status, 200, JSON.stringify(r.body));
+    assert.is(r.seen!.headers["x-user-email"], "alice@corp.test");
+    assert.is(r.seen!.headers["x-user-roles"], "sre");
+    const ok = authEvents(events).filter((e) => e.outcome === "success").pop()!;
+    assert.is(ok.subject, "alice");
+    assert.is(ok.tokenId, made.body.id);
+    assert.is(ok.credentialId, `cert:${fp}`);
+    // A certificate without a record is mapped as before (records are optional by default).
+    const other = await whoami(h, direct(W.spiffe));
+    assert.is(other.status, 200);
+
+    // Revoking the record refuses the certificate at once and ends the sessions it opened.
+    const session = await openSession(h, direct(W.good));
+    assert.is(await sessionCall(h, session, direct(W.good)), 200);
+    assert.is((await (await h.gateway.fetch(new Request("http://gateway.test/healthz"))).json()).sessions, 1);
+    assert.is((await h.api("DELETE", `/v1/auth/tokens/${made.body.id}`)).status, 200);
+    const after = await whoami(h, direct(W.good));
+    assert.is(after.status, 401);
+    assert.is(after.body.error.data?.code, "ERR_TOKEN_REVOKED");
+    assert.is(await sessionCall(h, session, direct(W.good)), 401);
+    const health = await (await h.gateway.fetch(new Request("http://gateway.test/healthz"))).json();
+    assert.is(health.sessions, 0, "the session of the revoked record is gone");
+
+    // By subject: any certificate the CA issues to that subject.
+    const bySubject = await h.api("POST", "/v1/auth/tokens", { user: "billing-service", type: "certificate", certificate: { subject: "billing" }, roles: ["robot"] });
+    assert.is(bySubject.status, 201, JSON.stringify(bySubject.body));
+    const billing = await whoami(h, direct(W.spiffe));
+    assert.is(billing.seen!.headers["x-user-roles"], "robot");
+    assert.is((await h.api("POST", `/v1/auth/tokens/${bySubject.body.id}/rotate`, {})).status, 409, "nothing to rotate");
+    assert.is((await h.api("POST", "/v1/auth/tokens", { user: "x", certificate: { subject: "billing" } })).status, 409, "one active record per subject");
+
+    // Validation names the field.
+    const bad = async (body: unknown, field: RegExp) => {
+      const res = await h.api("POST", "/v1/auth/tokens", body);
+      assert.is(res.status, 400, JSON.stringify(res.body));
+      assert.match(res.body.error.message, field);
+    };
+    await bad({ user: "a", certificate: { fingerprint: "abc" } }, /^certificate\.fingerprint: expected/);
+    await bad({ user: "a", type: "certificate" }, /^certificate: required/);
+    await bad({ user: "a", type: "token", certificate: { subject: "a" } }, /^certificate: only for type "certificate"/);
+    await bad({ user: "a", certificate: { subject: "a", fingerprint: fp } }, /^certificate: expected either/);
+    await bad({ user: "a", certificate: { serial: "01" } }, /^certificate\.serial: unknown key/);
+  } finally {
+    await h.gateway.close();
+  }
+  // records: "required" refuses a certificate with no record; "off" never looks.
+  await refused(mtls({ ca: W.caFile, records: "required" }), direct(W.good), /has no gateway record/);
+  const { h: off } = await gatewayWith(mtls({ ca: W.caFile, records: "off" }));
+  try {
+    await off.api("POST", "/v1/auth/tokens", { user: "nobody", certificate: { fingerprint: await fingerprint(W.good) } });
+    const r = await whoami(off, direct(W.good));
+    assert.is(r.status, 200);
+    assert.is(r.seen!.headers["x-user-email"], "alice@acme.test");
+  } finally {
+    await off.gateway.close();
+  }
+  assert.throws(() => mtls({ ca: W.caFile, records: "sometimes" as "optional" }), /mtls\.records: expected "optional", "required" or "off"/);
+});
+
+test("RFC 8705: oauthServer({ mtls }) binds access tokens to the client certificate presented at /oauth/token", async () => {
+  const cert = mtls({ ca: W.caFile, requireClientCert: false });
+  const agent = { clientId: "build-agent", clientSecret: "agent-secret-0123456789abcdef" };
+  const store = memoryStore();
+  const oauth = oauthServer({
+    upstream: { issuer: "http://127.0.0.1:9", clientId: "gw", clientSecret: "gw-secret-0123456789" },
+    clients: [{ ...agent, identity: { subject: "agent-1", roles: ["robot"] } }],
+    mtls: cert,
+  });
+  const events: AuditEvent[] = [];
+  const h = await harness({ auth: [oauth, cert], tokens: { store }, audit: [{ name: "memory", write: (e) => void events.push(e) }], servers: { echo: inProcess({ label: "echo", identityVia: "headers", build: () => echoServer("echo") }) } });
+  const basic = { authorization: `Basic ${btoa(`${agent.clientId}:${agent.clientSecret}`)}` };
+  const token = async (info: RequestInfo, form: Record<string, string> = { grant_type: "client_credentials" }, headers: Record<string, string> = basic) => {
+    const res = await h.gateway.fetch(new Request("http://gateway.test/oauth/token", { method: "POST", headers: { ...headers, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form) }), info);
+    return { status: res.status, body: await res.json() as Record<string, any> };
+  };
+  const claimsOf = (jwt: string) => JSON.parse(atob(jwt.split(".")[1]!.replace(/-/g, "+").replace(/_/g, "/"))) as Record<string, any>;
+  const thumb = btoa(String.fromCharCode(...new Uint8Array(await crypto.subtle.digest("SHA-256", W.good.rawData)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  try {
+    const meta = await (await h.gateway.fetch(new Request("http://gateway.test/.well-known/oauth-authorization-server"))).json();
+    assert.is(meta.tls_client_certificate_bound_access_tokens, true);
+    const resource = await (await h.gateway.fetch(new Request("http://gateway.test/.well-known/oauth-protected-resource/mcp"))).json();
+    assert.is(resource.tls_client_certificate_bound_access_tokens, true);
+
+    const bound = await token(direct(W.good));
+    assert.is(bound.status, 200, JSON.stringify(bound.body));
+    assert.equal(claimsOf(bound.body.access_token).cnf, { "x5t#S256": thumb });
+    const auth = bearerAuth(bound.body.access_token);
+    // With its certificate: accepted, as the agent (the token decides, not the certificate's own mapping).
+    const ok = await whoami(h, direct(W.good), auth);
+    assert.is(ok.status, 200, JSON.stringify(ok.body));
+    assert.is(ok.seen!.headers["x-user-roles"], "robot");
+    // Without it, or with another certificate: refused and audited.
+    const bare = await whoami(h, { remoteAddress: "192.0.2.10" }, auth);
+    assert.is(bare.status, 401);
+    assert.is(bare.body.error.data?.code, "ERR_INVALID_CREDENTIAL");
+    assert.match(authEvents(events).filter((e) => e.outcome === "failure").pop()!.reason!, /bound to a client certificate the request does not present/);
+    assert.is((await whoami(h, direct(W.spiffe), auth)).status, 401);
+    assert.match(authEvents(events).filter((e) => e.outcome === "failure").pop()!.reason!, /bound to another client certificate/);
+    // A certificate the CA did not sign does not count as presenting one.
+    assert.is((await whoami(h, direct(W.foreign), auth)).status, 401);
+
+    // No certificate at the token endpoint: an unbound token, good without one.
+    const plain = await token({ remoteAddress: "192.0.2.10" });
+    assert.is(plain.status, 200);
+    assert.is(claimsOf(plain.body.access_token).cnf, undefined);
+    assert.is((await whoami(h, { remoteAddress: "192.0.2.10" }, bearerAuth(plain.body.access_token))).status, 200);
+
+    // A bound session's refresh token works only with its certificate (RFC 8705 §4), and keeps the binding.
+    const reg = await h.gateway.fetch(new Request("http://gateway.test/oauth/register", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ client_name: "cli", redirect_uris: ["http://127.0.0.1:9/cb"], grant_types: ["authorization_code", "refresh_token"], token_endpoint_auth_method: "none" }) }));
+    const client = await reg.json() as { client_id: string };
+    assert.is(reg.status, 201, JSON.stringify(client));
+    const grants = createGrants(store);
+    const session = (await grants.createSession({ subject: "alice", roles: [], clientId: client.client_id, clientName: "cli", grantType: "authorization_code", scopes: ["mcp:read"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), x5t: thumb }))!;
+    const refresh = await grants.issueRefresh(session);
+    const refused = await token({ remoteAddress: "192.0.2.10" }, { grant_type: "refresh_token", refresh_token: refresh, client_id: client.client_id }, {});
+    assert.is(refused.status, 400);
+    assert.is(refused.body.error, "invalid_grant");
+    assert.match(refused.body.error_description, /bound to a client certificate/);
+    // Another certificate is refused too; the presented refresh token is spent either way (it may be a stolen one).
+    const second = (await grants.createSession({ subject: "alice", roles: [], clientId: client.client_id, clientName: "cli", grantType: "authorization_code", scopes: ["mcp:read"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), x5t: thumb }))!;
+    const wrong = await token(direct(W.spiffe), { grant_type: "refresh_token", refresh_token: await grants.issueRefresh(second), client_id: client.client_id }, {});
+    assert.match(wrong.body.error_description, /bound to another client certificate/);
+    const third = (await grants.createSession({ subject: "alice", roles: [], clientId: client.client_id, clientName: "cli", grantType: "authorization_code", scopes: ["mcp:read"], expiresAt: new Date(Date.now() + 3600_000).toISOString(), x5t: thumb }))!;
+    const again = await token(direct(W.good), { grant_type: "refresh_token", refresh_token: await grants.issueRefresh(third), client_id: client.client_id }, {});
+    assert.is(again.status, 200, JSON.stringify(again.body));
+    assert.equal(claimsOf(again.body.access_token).cnf, { "x5t#S256": thumb });
+  } finally {
+    await h.gateway.close();
+  }
+
+  // requireCertificateBoundTokens: no certificate, no token.
+  const strict = oauthServer({ upstream: { issuer: "http://127.0.0.1:9", clientId: "gw", clientSecret: "gw-secret-0123456789" }, clients: [{ ...agent, identity: { subject: "agent-1" } }], mtls: cert, requireCertificateBoundTokens: true });
+  const h2 = await harness({ auth: [strict, cert], servers: { echo: inProcess({ label: "echo", build: () => echoServer("echo") }) } });
+  try {
+    const res = await h2.gateway.fetch(new Request("http://gateway.test/oauth/token", { method: "POST", headers: { ...basic, "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=client_credentials" }), { remoteAddress: "192.0.2.10" });
+    assert.is(res.status, 401);
+    assert.is((await res.json()).error, "invalid_client");
+  } finally {
+    await h2.gateway.close();
+  }
+  assert.throws(() => oauthServer({ upstream: { issuer: "http://127.0.0.1:9", clientId: "gw", clientSecret: "gw-secret-0123456789" }, requireCertificateBoundTokens: true }), /auth\.oauth\.requireCertificateBoundTokens: needs mtls/);
+  assert.throws(() => oauthServer({ upstream: { issuer: "http://127.0.0.1:9", clientId: "gw", clientSecret: "gw-secret-0123456789" }, mtls: {} as never }), /auth\.oauth\.mtls: expected the strategy/);
 });
 
 test.run();

@@ -1,0 +1,1 @@
+export default { server: { prot: 8080 }, servers: {} };
