@@ -1,11 +1,8 @@
-import { createAudit } from "../audit/bus.ts";
-import { resolveConfig } from "../config/resolve.ts";
 import { GatewayError } from "../errors.ts";
-import { createLogger } from "../log.ts";
 import { type AccessReview, accessReview, parseReviewParams, reviewCsv, reviewTable } from "../tokens/review.ts";
-import { createTokenService } from "../tokens/service.ts";
 import type { GatewayConfig } from "../types.ts";
 import { adminClient } from "./admin-client.ts";
+import { openLocalStore } from "./local-store.ts";
 
 /** Parsed options of `portcullis review`. */
 export interface ReviewCliOptions {
@@ -31,18 +28,12 @@ function query(o: ReviewCliOptions): URLSearchParams {
 const FLAGS: Record<string, string> = { unusedDays: "--unused-days", expiringDays: "--expiring-days", notRotatedDays: "--not-rotated-days" };
 
 async function local(o: ReviewCliOptions, config: GatewayConfig): Promise<AccessReview> {
-  const resolved = resolveConfig(config);
-  const log = createLogger("warn");
-  const audit = createAudit([], log);
-  const store = resolved.tokens.store;
-  await store.open?.();
-  const tokens = createTokenService({ store, audit, log });
+  const { resolved, tokens, close } = await openLocalStore(config);
   try {
     // Strategies are not set up here: one whose `knowsUser` needs the running gateway answers nothing.
     return await accessReview({ tokens: await tokens.list(), strategies: resolved.auth, policy: resolved.tokens.policy, params: parseReviewParams(query(o), []) });
   } finally {
-    await tokens.close();
-    await store.close();
+    await close();
   }
 }
 

@@ -1,14 +1,11 @@
 import process from "node:process";
-import { createAudit } from "../audit/bus.ts";
-import { resolveConfig } from "../config/resolve.ts";
 import { GatewayError } from "../errors.ts";
-import { createLogger } from "../log.ts";
 import { defaultType, parseCreateBody } from "../tokens/api.ts";
-import { createTokenService } from "../tokens/service.ts";
 import type { TokenFilter } from "../types.ts";
 import type { PublicToken } from "../tokens/types.ts";
 import type { GatewayConfig } from "../types.ts";
 import { adminClient } from "./admin-client.ts";
+import { openLocalStore } from "./local-store.ts";
 
 /** Parsed options of `portcullis tokens ...`. */
 export interface TokenCliOptions {
@@ -90,12 +87,7 @@ async function remote(action: string, arg: string | undefined, o: TokenCliOption
 }
 
 async function local(action: string, arg: string | undefined, o: TokenCliOptions, config: GatewayConfig): Promise<string> {
-  const resolved = resolveConfig(config);
-  const log = createLogger("warn");
-  const audit = createAudit(resolved.audit, log);
-  const store = resolved.tokens.store;
-  await store.open?.();
-  const tokens = createTokenService({ store, audit, log, defaultLifetimeSeconds: resolved.tokens.defaultLifetimeSeconds, maxLifetimeSeconds: resolved.tokens.maxLifetimeSeconds, policy: resolved.tokens.policy });
+  const { resolved, tokens, close } = await openLocalStore(config, { audited: true });
   try {
     if (action === "create") {
       const input = parseCreateBody(createBody(o), resolved.server.separator);
@@ -120,9 +112,7 @@ async function local(action: string, arg: string | undefined, o: TokenCliOptions
     }
     throw new GatewayError("ERR_BAD_REQUEST", `unknown tokens command ${JSON.stringify(action)}`);
   } finally {
-    await tokens.close();
-    await store.close();
-    await audit.close();
+    await close();
   }
 }
 

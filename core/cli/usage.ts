@@ -1,11 +1,8 @@
-import { createAudit } from "../audit/bus.ts";
-import { resolveConfig } from "../config/resolve.ts";
 import { GatewayError } from "../errors.ts";
-import { createLogger } from "../log.ts";
-import { createTokenService } from "../tokens/service.ts";
 import { createUsageTracker, type UsageReport, usageReport, userUsage } from "../tokens/usage.ts";
 import type { GatewayConfig } from "../types.ts";
 import { adminClient } from "./admin-client.ts";
+import { openLocalStore } from "./local-store.ts";
 
 /** Parsed options of `portcullis usage` and `portcullis tokens usage`. */
 export interface UsageCliOptions {
@@ -77,12 +74,7 @@ async function remote(target: { tokenId?: string; user?: string }, o: UsageCliOp
 
 async function local(target: { tokenId?: string; user?: string }, config: GatewayConfig): Promise<UsageReport> {
   if (target.tokenId === undefined && target.user === undefined) throw new GatewayError("ERR_BAD_REQUEST", "--user is required");
-  const resolved = resolveConfig(config);
-  const log = createLogger("warn");
-  const audit = createAudit([], log);
-  const store = resolved.tokens.store;
-  await store.open?.();
-  const tokens = createTokenService({ store, audit, log });
+  const { store, tokens, log, close } = await openLocalStore(config);
   // Read only: nothing is counted here, so nothing is written.
   const tracker = createUsageTracker({ store, log, flushMs: 3_600_000 });
   try {
@@ -94,8 +86,7 @@ async function local(target: { tokenId?: string; user?: string }, config: Gatewa
     return await userUsage(target.user!, { tracker, tokens });
   } finally {
     await tracker.close();
-    await tokens.close();
-    await store.close();
+    await close();
   }
 }
 

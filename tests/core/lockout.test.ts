@@ -3,9 +3,10 @@
 // to a real webhook receiver (an HTTP server in the test) with a valid HMAC signature.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { createGateway, serve, type AuditEvent, type AuditSink, type GatewayConfig, type Served } from "../../core/mod.ts";
+import { createGateway, type AuditEvent, type AuditSink, type GatewayConfig } from "../../core/mod.ts";
 import { bearer, memoryStore, webhookAudit } from "../../plugins/mod.ts";
 import { quietLogger, startGateway, waitFor } from "../fixtures/helpers.ts";
+import { hmacHex, webhookReceiver } from "../fixtures/webhook-receiver.ts";
 
 const test = suite("lockout");
 const ADMIN = "admin-token-for-lockout-tests-0123456789abcdef";
@@ -15,25 +16,6 @@ const BASE = "http://gateway.test";
 /** A bearer-shaped string no gateway issued: each call a different one (so no credential repeats). */
 function badToken(): string {
   return `pt_${crypto.randomUUID().replace(/-/g, "")}bad`;
-}
-
-/** A real HTTP receiver of webhook posts: each body as received, with its headers. */
-async function receiver(): Promise<{ url: string; posts: Array<{ body: string; headers: Headers }>; close(): Promise<void> }> {
-  const posts: Array<{ body: string; headers: Headers }> = [];
-  const served: Served = await serve({
-    fetch: async (req: Request) => {
-      posts.push({ body: await req.text(), headers: req.headers });
-      return new Response(null, { status: 204 });
-    },
-    close: async () => {},
-    config: { server: { host: "127.0.0.1", port: 0 }, logger: quietLogger },
-  } as never, { port: 0, handleSignals: false });
-  return { url: `${served.url}/hook`, posts, close: () => served.close() };
-}
-
-async function hmacHex(secret: string, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return Array.from(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body))), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 function inProcess(config: Partial<GatewayConfig>, events: AuditEvent[] = []) {
@@ -50,7 +32,7 @@ function inProcess(config: Partial<GatewayConfig>, events: AuditEvent[] = []) {
 }
 
 test("11 bad tokens from one address in a minute: slowed, then 429 with Retry-After, one lockout event, one signed alert; another address is unaffected", async () => {
-  const hook = await receiver();
+  const hook = await webhookReceiver();
   const events: AuditEvent[] = [];
   const webhook = webhookAudit({ url: hook.url, secret: HOOK_SECRET, filter: ["alert"], backoffMs: 50, logger: quietLogger });
   const gw = await startGateway({

@@ -3,38 +3,13 @@
 // gateway request that never waits for any of it.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { createGateway, serve, type AuditEvent, type Logger, type Served } from "../../../core/mod.ts";
+import { createGateway, type AuditEvent, type Logger } from "../../../core/mod.ts";
 import { bearer, memoryStore, webhookAudit } from "../../../plugins/mod.ts";
 import { quietLogger, waitFor } from "../../fixtures/helpers.ts";
+import { hmacHex, webhookReceiver } from "../../fixtures/webhook-receiver.ts";
 
 const test = suite("webhook audit");
 const SECRET = "webhook-signing-secret-0123456789";
-
-interface Post {
-  body: string;
-  headers: Headers;
-  at: number;
-}
-
-/** A real HTTP receiver; `answer` decides each response (it may wait). */
-async function receiver(answer: (post: Post, n: number) => Response | Promise<Response> = () => new Response(null, { status: 204 })) {
-  const posts: Post[] = [];
-  const served: Served = await serve({
-    fetch: async (req: Request) => {
-      const post = { body: await req.text(), headers: req.headers, at: performance.now() };
-      posts.push(post);
-      return await answer(post, posts.length);
-    },
-    close: async () => {},
-    config: { server: { host: "127.0.0.1", port: 0 }, logger: quietLogger },
-  } as never, { port: 0, handleSignals: false });
-  return { url: `${served.url}/hook`, posts, close: () => served.close() };
-}
-
-async function hmacHex(secret: string, body: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return Array.from(new Uint8Array(await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body))), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 // The receiver-side check the README documents, as written there.
 async function verifyPortcullisSignature(secret: string, rawBody: string, header: string | null): Promise<boolean> {
@@ -55,7 +30,7 @@ function recordingLogger(): Logger & { warnings: string[] } {
 }
 
 test("delivers the filtered events in order, each signed with HMAC-SHA256 of its exact body", async () => {
-  const hook = await receiver();
+  const hook = await webhookReceiver();
   const sink = webhookAudit({ url: hook.url, secret: SECRET, filter: ["alert", "auth.failure"], headers: { "X-Receiver-Key": "k-123" }, logger: quietLogger });
   const alert: AuditEvent = { type: "alert", rule: "spray", when: "auth.failed", severity: "warning", message: "spray: 10 events", time: at(3) };
   sink.write(auth(1, "success"));
@@ -83,7 +58,7 @@ test("delivers the filtered events in order, each signed with HMAC-SHA256 of its
 });
 
 test("a failing receiver is retried with exponential backoff, same delivery id; a 4xx is given up at once", async () => {
-  const hook = await receiver((_post, n) => n <= 3 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 }));
+  const hook = await webhookReceiver((_post, n) => n <= 3 ? new Response("busy", { status: 503 }) : new Response(null, { status: 204 }));
   const log = recordingLogger();
   const sink = webhookAudit({ url: hook.url, secret: SECRET, backoffMs: 100, logger: log });
   sink.write(auth(1, "failure"));
@@ -100,7 +75,7 @@ test("a failing receiver is retried with exponential backoff, same delivery id; 
   await sink.close();
   await hook.close();
 
-  const refusing = await receiver(() => new Response("no", { status: 400 }));
+  const refusing = await webhookReceiver(() => new Response("no", { status: 400 }));
   const log2 = recordingLogger();
   const sink2 = webhookAudit({ url: refusing.url, backoffMs: 50, logger: log2 });
   sink2.write(auth(2, "failure"));
@@ -115,7 +90,7 @@ test("a failing receiver is retried with exponential backoff, same delivery id; 
 test("a stuck receiver never delays a request; the queue bound drops the oldest events and counts them", async () => {
   let release!: () => void;
   const gate = new Promise<void>((r) => (release = r));
-  const hook = await receiver(async () => {
+  const hook = await webhookReceiver(async () => {
     await gate;
     return new Response(null, { status: 204 });
   });
@@ -150,7 +125,7 @@ test("a stuck receiver never delays a request; the queue bound drops the oldest 
 });
 
 test("the Slack format posts a message { text }", async () => {
-  const hook = await receiver();
+  const hook = await webhookReceiver();
   const sink = webhookAudit({ url: hook.url, format: "slack", filter: ["alert"], logger: quietLogger });
   sink.write({ type: "alert", rule: "lockouts", when: "lockout", severity: "critical", message: "lockouts: address 203.0.113.9 locked out", time: at(9) });
   await waitFor(() => hook.posts.length === 1, 5000);

@@ -1,1 +1,0 @@
-export default { server: { prot: 8080 }, servers: {} };
