@@ -1,5 +1,5 @@
 // The user's documentation holds together: every relative link in README.md, bench/README.md,
-// examples' and plugins' READMEs and guides points at a file that exists, and every #anchor at a heading that
+// examples', plugins' and core's READMEs and guides points at a file that exists, and every #anchor at a heading that
 // exists (GitHub's heading ids). Links inside code blocks and code spans are not links and are skipped.
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
@@ -17,7 +17,7 @@ function markdownUnder(dir: string): string[] {
   );
 }
 
-const DOCS = ["README.md", "ARCHITECTURE.md", "bench/README.md", ...markdownUnder("examples"), ...markdownUnder("plugins")];
+const DOCS = ["README.md", "ARCHITECTURE.md", "bench/README.md", ...markdownUnder("examples"), ...markdownUnder("plugins"), ...markdownUnder("core")];
 
 /** The file's lines outside fenced code blocks, each with its 1-based line number. */
 function prose(text: string): Array<{ line: number; text: string }> {
