@@ -37,6 +37,7 @@ import { tokenUsageHandler, createUsageTracker, usageRoutes } from "./tokens/usa
 import { reviewRoutes } from "./tokens/review.ts";
 import { masterKeyInUse } from "./secrets/master-key.ts";
 import { createRotationNotices } from "./tokens/rotation-policy.ts";
+import { withClientAddress } from "./http/client-address.ts";
 import type { Gateway, GatewayConfig, IdentityMapper, PluginContext, ResolvedConfig, Route } from "./types.ts";
 
 /** Every identity mapper in force: the gateway's and each server's own. */
@@ -312,12 +313,16 @@ export function createGateway(input: GatewayConfig): Gateway {
 
   // Identity headers are only ever set by the gateway: the same names arriving from a client are
   // removed before any strategy, hook or upstream could read them.
+  const trustedProxies = server.trustedProxies.map((c) => parseCidr(c)!);
   const proxyHeaders = [...new Set(config.auth.flatMap((s) => s.headerNames?.() ?? []).map((h) => h.toLowerCase()))];
   const strip = stripHeaders([...mappers.flatMap((m) => m.headerNames?.() ?? []), ...proxyHeaders]);
 
   return {
-    fetch: (request, info = {}) =>
-      handleRequest(strip(request), proxyHeaders.length === 0 ? info : { ...info, proxyHeaders: Object.fromEntries(proxyHeaders.flatMap((h) => request.headers.has(h) ? [[h, request.headers.get(h)!]] : [])) }, {
+    fetch: (request, given = {}) => {
+      // Behind trusted proxies the client's address is the one their X-Forwarded-For names; from anyone
+      // else that header means nothing.
+      const info = trustedProxies.length === 0 ? given : withClientAddress(given, request.headers.get("x-forwarded-for"), trustedProxies);
+      return handleRequest(strip(request), proxyHeaders.length === 0 ? info : { ...info, proxyHeaders: Object.fromEntries(proxyHeaders.flatMap((h) => request.headers.has(h) ? [[h, request.headers.get(h)!]] : [])) }, {
         router,
         authenticate,
         allowedOrigins: server.allowedOrigins,
@@ -328,7 +333,8 @@ export function createGateway(input: GatewayConfig): Gateway {
           if (closing) throw new GatewayError("ERR_OVERLOADED", "the gateway is shutting down");
           return started;
         },
-      }),
+      });
+    },
     config,
     tokens,
     keys,

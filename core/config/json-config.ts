@@ -358,6 +358,11 @@ export function fromJsonConfig(input: unknown, factories: JsonPluginFactories, a
   }
   // admin.token is interpolated by resolveConfig.
   if (json.admin !== undefined) config.admin = { ...(json.admin as NonNullable<GatewayConfig["admin"]>) };
+  // Settings that are plain data, handed over as a TypeScript config would write them (resolveConfig
+  // interpolates what it interpolates there, so each string still is interpolated once).
+  for (const key of ["console", "keys", "metrics", "tracing", "limits", "alerts"] as const) {
+    if (json[key] !== undefined) (config as unknown as Record<string, unknown>)[key] = json[key];
+  }
 
   if (problems.length > 0) throw fail(problems);
   return config;

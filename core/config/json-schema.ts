@@ -73,11 +73,19 @@ const nameOrNames = (description: string, errorMessage: string): JsonSchema => (
 const claimPath = nameOrNames("A claim name, a dot path (realm_access.roles), or an array of them.", "expected a claim name or an array of claim names");
 const enabled = flag("false turns this entry off (it is then not checked any further).");
 
+const RATE = (description: string): JsonSchema => patterned(String.raw`\d{1,9}/(?:\d{1,6})?[smhd]`, description, "expected a rate such as 100/m, 1000/h or 20/10s");
+const PER_KIND = (description: string): JsonSchema => object(description, {
+  development: duration(""),
+  production: duration(""),
+  ci: duration(""),
+}, [], "expected { development?, production?, ci? } of durations");
+
 const SERVER = object("Settings of the HTTP server and the MCP endpoint.", {
   host: text("Interface to listen on; default 127.0.0.1.", "expected a host name or IP address"),
   port: integer(0, 65535, "Port to listen on; default 8787 ($PORTCULLIS_PORT and --port win).", "expected an integer between 0 and 65535"),
   maxBodyBytes: integer(1, undefined, "Largest request body accepted, in bytes; default 4194304 (4 MiB).", "expected a positive integer number of bytes"),
   allowedOrigins: list("Browser origins allowed besides the gateway's own and loopback ones, e.g. https://app.example.com.", { type: "string", minLength: 1, errorMessage: "expected an origin such as https://app.example.com" }, "expected an array of origins"),
+  trustedProxies: list("Reverse proxies (IP addresses or CIDR ranges) whose X-Forwarded-For names the client; default none.", { type: "string", minLength: 1, errorMessage: "expected an IP address or CIDR range such as 10.0.0.0/8" }, "expected an array of addresses or CIDR ranges"),
   separator: patterned(String.raw`[^\s/]{1,8}`, "Separator between server and tool names on /mcp; default __.", "expected 1 to 8 characters without spaces or slashes"),
   sessionIdleSeconds: integer(1, undefined, "Idle time after which an MCP session is closed; default 600.", "expected a positive integer number of seconds"),
   maxSessions: integer(1, undefined, "Most concurrent MCP sessions; default 10000.", "expected a positive integer"),
@@ -400,7 +408,9 @@ export const GATEWAY_JSON_SCHEMA: JsonSchema = {
       defaultExpiresIn: durationOf("Lifetime of a token created without expiresIn", "30d"),
       maxExpiresIn: durationOf("Longest expiresIn accepted", "365d"),
       verifyCacheMs: integer(0, 60_000, "How long a verified token may be answered from memory, ms; default 1000, 0 turns it off.", "expected milliseconds from 0 to 60000"),
-    }, [], "expected { store?, defaultExpiresIn?, maxExpiresIn?, verifyCacheMs? }"),
+      maxLifetime: PER_KIND("Longest lifetime per token kind; defaults development 30d, production 7d, ci 24h."),
+      rotateEvery: PER_KIND("Rotation period per token kind: answers carry Portcullis-Token-Rotate-By, one audit event when due. No default."),
+    }, [], "expected { store?, defaultExpiresIn?, maxExpiresIn?, verifyCacheMs?, maxLifetime?, rotateEvery? }"),
     roles: {
       type: "object",
       description: "Role name to the servers and tools its holders may reach.",
@@ -424,6 +434,76 @@ export const GATEWAY_JSON_SCHEMA: JsonSchema = {
       token: text("A static admin token of at least 32 characters (default $PORTCULLIS_ADMIN_TOKEN); write \"${VAR}\", never the token itself."),
       bootstrap: flag("On a start with no admin at all, create one admin token and print it once; default true."),
     }, [], "expected { token?, bootstrap? }"),
+    console: object("The web console at /console.", {
+      enabled: flag("false turns /console off; default true."),
+      idleTimeout: durationOf("A console session unused this long ends", "30m"),
+      absoluteTimeout: durationOf("A console session ends this long after sign-in", "12h"),
+    }, [], "expected { enabled?, idleTimeout?, absoluteTimeout? }"),
+    keys: object("The gateway's signing keys (identity assertions, OAuth access tokens).", {
+      rotateEvery: durationOf("Make a new signing key current this often", "never"),
+      retain: durationOf("How long a replaced key still verifies", "1d"),
+      masterKey: text("The key that seals private keys in a shared store; default $PORTCULLIS_MASTER_KEY. Write \"${VAR}\", never the key itself."),
+    }, [], "expected { rotateEvery?, retain?, masterKey? }"),
+    metrics: {
+      description: "GET /metrics in the Prometheus text format; false turns it off.",
+      anyOf: [
+        { const: false },
+        object("Metrics settings.", {
+          enabled: flag("false turns /metrics off; default true."),
+          allowFrom: list("Addresses or CIDR ranges that may scrape without a credential; default none.", { type: "string", minLength: 1, errorMessage: "expected an IP address or CIDR range" }, "expected an array of addresses or CIDR ranges"),
+        }),
+      ],
+      errorMessage: "expected false or { enabled?, allowFrom? }",
+    },
+    tracing: object("OpenTelemetry traces, exported over OTLP/HTTP (JSON).", {
+      otlp: object("The collector.", {
+        url: patterned(HTTP_URL, "The OTLP/HTTP traces URL, e.g. http://collector:4318/v1/traces.", "expected an http(s) URL"),
+        headers: stringMap("Headers sent with every export (${VAR} for secrets).", "expected an object of header names to values"),
+      }, ["url"], "expected { url, headers? }"),
+      serviceName: text("service.name of the spans; default portcullis."),
+    }, [], "expected { otlp?, serviceName? }"),
+    limits: {
+      description: "Brute-force defence (on by default) and rate limits on tool calls (none by default); false turns all of it off.",
+      anyOf: [
+        { const: false },
+        object("Limits.", {
+          failedAuth: {
+            anyOf: [
+              { const: false },
+              object("Failed-authentication lockout.", {
+                within: durationOf("Window failures are counted over", "1m"),
+                slowAfter: integer(1, undefined, "Failures after which answers are slowed; default 10.", "expected a positive whole number"),
+                delayMs: integer(0, 10_000, "Delay added to slowed answers, ms; default 250.", "expected milliseconds from 0 to 10000"),
+                lockAfter: integer(1, undefined, "Failures after which the address or credential is refused with 429; default 20.", "expected a positive whole number"),
+                lockFor: durationOf("How long a lockout lasts", "5m"),
+              }),
+            ],
+            errorMessage: "expected false or { within?, slowAfter?, delayMs?, lockAfter?, lockFor? }",
+          },
+          token: RATE("Tool calls of each token or API key (its own rateLimit wins)."),
+          user: RATE("Tool calls of each user, all their credentials together."),
+          server: {
+            description: "Tool calls to each server, all callers together: one rate, or rates by server name (* for the others).",
+            anyOf: [RATE(""), { type: "object", additionalProperties: RATE("") }],
+            errorMessage: "expected a rate such as 1000/m, or an object of server names (or *) to rates",
+          },
+        }),
+      ],
+      errorMessage: "expected false or { failedAuth?, token?, user?, server? }",
+    },
+    alerts: {
+      type: "array",
+      description: "Alert rules over the audit trail; each firing is an alert audit event.",
+      items: object("One alert rule.", {
+        when: { enum: ["auth.failed", "token.used_from_new_address", "admin.action", "lockout", "rate_limit", "oauth.replay", "tool_call.denied"], description: "What the rule watches.", errorMessage: "expected auth.failed, token.used_from_new_address, admin.action, lockout, rate_limit, oauth.replay or tool_call.denied" },
+        name: text("A name for the rule; default its when."),
+        count: integer(1, undefined, "Fire once this many matching events arrive within the window; left out, fire on each.", "expected a positive whole number"),
+        within: durationOf("The window of count", "5m"),
+        by: { enum: ["address", "user", "token"], description: "What count is kept per; default address.", errorMessage: "expected address, user or token" },
+        severity: { enum: ["info", "warning", "critical"], description: "Severity of the alert; default warning.", errorMessage: "expected info, warning or critical" },
+      }, ["when"], "expected { when, name?, count?, within?, by?, severity? }"),
+      errorMessage: "expected an array of alert rules",
+    },
     logLevel: { enum: ["debug", "info", "warn", "error", "silent"], description: "Log level; default info." },
   },
   required: ["mcpServers"],

@@ -14,6 +14,7 @@ import { validateConfig } from "./schema.ts";
 import { resolveLimits } from "../limits/settings.ts";
 import { resolveAlertRules } from "../audit/alerts.ts";
 import { resolveMetrics, resolveTracing } from "../observe/settings.ts";
+import { parseCidr } from "../observe/cidr.ts";
 
 /**
  * Validates a config and fills in defaults, without starting anything (used by `createGateway` and
@@ -61,6 +62,13 @@ function resolve(input: GatewayConfig): ResolvedConfig {
         // reported below
       }
       throw configError(`server.allowedOrigins[${i}]`, "expected an origin such as https://app.example.com", JSON.stringify(value));
+    }),
+    trustedProxies: (s.trustedProxies ?? []).map((entry, i) => {
+      const value = interpolate(entry, `server.trustedProxies[${i}]`);
+      if (findMissingEnv(entry).length === 0 && parseCidr(value) === undefined) {
+        throw configError(`server.trustedProxies[${i}]`, "expected an IP address or CIDR range such as 10.0.0.0/8 or ::1", JSON.stringify(value));
+      }
+      return value;
     }),
     separator: s.separator ?? "__",
     sessionIdleSeconds: s.sessionIdleSeconds ?? 600,

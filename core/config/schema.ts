@@ -2,7 +2,7 @@ import * as v from "valibot";
 import { GatewayError } from "../errors.ts";
 import { storeKind } from "../tokens/derive-store.ts";
 
-const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl", "tls"] as const;
+const SERVER_KEYS = ["host", "port", "maxBodyBytes", "allowedOrigins", "trustedProxies", "separator", "sessionIdleSeconds", "maxSessions", "maxSessionsPerUser", "bodyTimeoutMs", "headersTimeoutMs", "publicUrl", "tls"] as const;
 const TLS_KEYS = ["cert", "key", "ca", "minVersion", "requestCert", "rejectUnauthorized"] as const;
 const TOP_KEYS = ["server", "auth", "servers", "tokens", "roles", "authorize", "audit", "identity", "secrets", "admin", "console", "keys", "metrics", "tracing", "logLevel", "logger", "limits", "alerts"] as const;
 
@@ -81,6 +81,7 @@ export const GatewayConfigSchema = v.strictObject(
           port: v.optional(v.pipe(v.number("expected an integer between 0 and 65535"), v.integer("expected an integer between 0 and 65535"), v.minValue(0, "expected an integer between 0 and 65535"), v.maxValue(65535, "expected an integer between 0 and 65535"))),
           maxBodyBytes: v.optional(positiveInt("a positive integer number of bytes")),
           allowedOrigins: v.optional(v.array(v.string("expected an origin such as https://app.example.com"), "expected an array of origins")),
+          trustedProxies: v.optional(v.array(v.string("expected an IP address or CIDR range such as 10.0.0.0/8"), "expected an array of addresses or CIDR ranges")),
           separator: v.optional(v.pipe(v.string("expected a non-empty separator such as __"), v.regex(/^[^\s/]{1,8}$/, "expected 1 to 8 characters without spaces or slashes"))),
           sessionIdleSeconds: v.optional(positiveInt("a positive integer number of seconds")),
           maxSessions: v.optional(positiveInt("a positive integer")),

@@ -21,6 +21,15 @@ export interface ServerSettings {
   maxBodyBytes?: number;
   /** Browser origins allowed to call the gateway besides the gateway's own and loopback origins. */
   allowedOrigins?: string[];
+  /**
+   * Reverse proxies (addresses or CIDRs) whose `X-Forwarded-For` names the client: requests from them are
+   * counted, locked out, audited and rate-limited by the client's address instead of the proxy's. From
+   * any other address the header is ignored. Default none.
+   *
+   * @example
+   * trustedProxies: ["10.0.0.0/8", "::1"]
+   */
+  trustedProxies?: string[];
   /** Separator between server and tool names on `/mcp`; default `__`. */
   separator?: string;
   /** Idle time after which a 2025-era session is closed, in seconds; default 600. */
@@ -328,7 +337,7 @@ export interface ResolvedTls {
 
 /** The configuration after validation and defaults. */
 export interface ResolvedConfig {
-  server: Required<Omit<ServerSettings, "allowedOrigins" | "publicUrl" | "tls">> & { allowedOrigins: string[]; publicUrl?: string; tls?: ResolvedTls };
+  server: Required<Omit<ServerSettings, "allowedOrigins" | "publicUrl" | "tls" | "trustedProxies">> & { allowedOrigins: string[]; publicUrl?: string; tls?: ResolvedTls; trustedProxies: string[] };
   auth: AuthStrategy[];
   servers: Record<string, Upstream>;
   logger: Logger;

@@ -2,8 +2,13 @@
 
 /** What the serving adapter knows about the connection a request came in on. */
 export interface RequestInfo {
-  /** The peer's IP address. */
+  /**
+   * The client's IP address: the connection's, or, when it comes from one of `server.trustedProxies`, the
+   * client address their `X-Forwarded-For` names.
+   */
   remoteAddress?: string;
+  /** The connection's own address, when `server.trustedProxies` is set (the proxy's, for a proxied request). */
+  peerAddress?: string;
   /** TLS details when the gateway terminates TLS itself (mTLS). */
   tls?: {
     /** Whether the runtime verified the peer certificate against the configured CA. */

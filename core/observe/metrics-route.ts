@@ -59,7 +59,8 @@ export function metricsRoutes(o: MetricsRouteOptions): Route[] {
     path: "/metrics",
     auth: "none",
     async handler(request, ctx) {
-      if (!inRanges(ctx.info.remoteAddress, o.allowFrom)) {
+      // The connection's own address: a forwarded header never opens the allow-list.
+      if (!inRanges(ctx.info.peerAddress ?? ctx.info.remoteAddress, o.allowFrom)) {
         const identity = await o.authenticate(request, ctx, "other");
         if (!identity.scopes.some((s) => SCRAPE_SCOPES.includes(s))) throw new GatewayError("ERR_FORBIDDEN", "/metrics needs the metrics or admin scope");
       }

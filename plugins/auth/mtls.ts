@@ -294,7 +294,8 @@ export function mtls(options: MtlsOptions): MtlsStrategy {
     let ignored = false;
     const forwarded = proxy ? info.proxyHeaders?.[proxy.header] : undefined;
     if (proxy && forwarded !== undefined) {
-      if (inRanges(info.remoteAddress, proxy.ranges)) {
+      // The proxy itself must be the connection's peer (not a client address named by X-Forwarded-For).
+      if (inRanges(info.peerAddress ?? info.remoteAddress, proxy.ranges)) {
         const certs = forwardedCertificates(forwarded, proxy.format);
         if (typeof certs === "string") return { refused: refuse("ERR_INVALID_CREDENTIAL", certs) };
         presented = { der: certs[0]!, chain: certs.slice(1), via: "proxy" };

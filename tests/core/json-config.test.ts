@@ -147,6 +147,17 @@ const VALID: Array<[string, unknown]> = [
   }],
   ["audit off", { mcpServers: {}, audit: false }],
   ["audit off, the long way", { mcpServers: {}, audit: { enabled: false } }],
+  ["operations: proxies, limits, alerts, metrics, tracing, console, keys, token policies", {
+    mcpServers: { github: { url: "http://127.0.0.1:9/mcp" } },
+    server: { trustedProxies: ["10.0.0.0/8", "::1"] },
+    limits: { failedAuth: { lockAfter: 50, lockFor: "10m" }, token: "100/m", server: { github: "60/m", "*": "1000/m" } },
+    alerts: [{ when: "auth.failed", count: 10, within: "5m", by: "address" }, { when: "admin.action", severity: "info" }],
+    metrics: { allowFrom: ["127.0.0.1"] },
+    tracing: { otlp: { url: "http://127.0.0.1:4318/v1/traces", headers: { authorization: "Bearer ${JC_SECRET}" } }, serviceName: "gw" },
+    console: { idleTimeout: "15m" },
+    keys: { rotateEvery: "30d", retain: "2d" },
+    tokens: { maxLifetime: { ci: "8h" }, rotateEvery: { production: "2d" } },
+  }],
   ["audit to a file and a file store", { mcpServers: {}, audit: [{ type: "jsonl", path: "/tmp/x.jsonl", maxBuffered: 10, flushMs: 50 }], tokens: { store: { type: "file", dir: "/tmp/portcullis-json-config-store" } } }],
 ];
 
@@ -200,6 +211,12 @@ const INVALID: Array<[unknown, RegExp]> = [
   [{ mcpServers: {}, identityForwarding: { headerNames: { emial: "X" } } }, /^\s*identityForwarding\.headerNames\.emial: expected one of subject, email/m],
   [{ mcpServers: {}, identityForwarding: { jwtAssertion: { expiresInSeconds: 5 } } }, /^\s*identityForwarding\.jwtAssertion\.expiresInSeconds: expected a whole number of seconds from 10 to 3600/m],
   [{ mcpServers: {}, logLevel: "loud" }, /^\s*logLevel: expected one of debug, info, warn, error, silent/m],
+  [{ mcpServers: {}, limits: { token: "lots" } }, /^\s*limits\.token: expected a rate such as 100\/m/m],
+  [{ mcpServers: {}, limits: { failedAuth: { lockAfer: 5 } } }, /^\s*limits\.failedAuth\.lockAfer: unknown key/m],
+  [{ mcpServers: {}, alerts: [{ when: "auth.fail" }] }, /^\s*alerts\[0\]\.when: expected auth\.failed/m],
+  [{ mcpServers: {}, metrics: { allowFrom: "10.0.0.0/8" } }, /^\s*metrics\.allowFrom: expected an array of addresses/m],
+  [{ mcpServers: {}, server: { trustedProxies: "10.0.0.0/8" } }, /^\s*server\.trustedProxies: expected an array of addresses/m],
+  [{ mcpServers: {}, tokens: { maxLifetime: { staging: "1d" } } }, /^\s*tokens\.maxLifetime\.staging: unknown key/m],
 ];
 
 test.before(async () => {
@@ -233,6 +250,23 @@ test("valid configs: the schema (Ajv) and the loader both accept them, and they 
       assert.ok(resolved, what);
     }
   });
+});
+
+test("the operations settings of a JSON config take effect as in a TypeScript config", async () => {
+  await withEnv(ENV, () => {
+    const doc = VALID.find(([what]) => what.startsWith("operations"))![1];
+    const resolved = resolveConfig({ ...load(doc).config!, logger: quietLogger });
+    assert.equal(resolved.server.trustedProxies, ["10.0.0.0/8", "::1"]);
+    assert.is(resolved.limits?.failedAuth?.lockAfter, 50);
+    assert.is(resolved.limits?.failedAuth?.lockMs, 600_000);
+    assert.is(resolved.alerts?.length, 2);
+    assert.equal(resolved.metrics, { enabled: true, allowFrom: ["127.0.0.1"] });
+    assert.equal(resolved.tracing?.otlp, { url: "http://127.0.0.1:4318/v1/traces", headers: { authorization: "Bearer client-secret-value" } });
+    assert.is(resolved.keys?.rotateEverySeconds, 30 * 86400);
+    assert.is(resolved.tokens.policy.maxLifetimeSeconds.ci, 8 * 3600);
+  });
+  // A proxy entry that is no address is refused naming it.
+  assert.throws(() => resolveConfig({ ...load({ mcpServers: {}, server: { trustedProxies: ["ten.0.0.0/8"] } }).config!, logger: quietLogger }), /server\.trustedProxies\[0\]: expected an IP address or CIDR range/);
 });
 
 test("invalid configs: the schema (Ajv) and the loader both refuse them; the error names the JSON path and what was expected", () => {
