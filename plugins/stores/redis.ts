@@ -1,4 +1,7 @@
-import { createClient } from "redis";
+import type { createClient } from "redis";
+
+// The client library is loaded when the store opens: a gateway that does not use Redis never loads it.
+type RedisClient = ReturnType<typeof createClient>;
 import { configError, GatewayError, interpolate, type KeyValueStore } from "../../core/mod.ts";
 
 /** TLS settings of the connection to Redis (PEM text, not file names). */
@@ -87,14 +90,10 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
     reconnectStrategy: (retries: number): number => Math.min(50 * (retries + 1), 1000),
     ...(tls === false ? {} : { tls: true as const, ...(tls === true ? {} : tls) }),
   };
-  // No offline queue: a command while Redis is unreachable fails at once (the request is refused)
-  // instead of waiting, unanswered, for a reconnection.
-  const client = createClient({ url: url.href, socket, disableOfflineQueue: true });
-  // Connection errors are answered per command; the client's own error events must not crash the process.
+  let client: RedisClient | undefined;
   let lastError = "";
-  client.on("error", (err: unknown) => (lastError = err instanceof Error ? err.message || String((err as { code?: string }).code ?? "") : String(err)));
-  let subscriber: ReturnType<typeof client.duplicate> | undefined;
-  let subscribing: Promise<ReturnType<typeof client.duplicate>> | undefined;
+  let subscriber: RedisClient | undefined;
+  let subscribing: Promise<RedisClient> | undefined;
   let opening: Promise<void> | undefined;
   let closed = false;
 
@@ -110,10 +109,16 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(lastError || `no answer within ${connectTimeoutMs} ms`)), connectTimeoutMs);
     });
+    // No offline queue: a command while Redis is unreachable fails at once (the request is refused)
+    // instead of waiting, unanswered, for a reconnection.
+    const made: RedisClient = (await import("redis")).createClient({ url: url.href, socket, disableOfflineQueue: true });
+    // Connection errors are answered per command; the client's own error events must not crash the process.
+    made.on("error", (err: unknown) => (lastError = err instanceof Error ? err.message || String((err as { code?: string }).code ?? "") : String(err)));
+    client = made;
     try {
-      await Promise.race([client.connect(), timeout]);
+      await Promise.race([made.connect(), timeout]);
       if (requireAof) {
-        const info = String(await Promise.race([client.info("persistence"), timeout]));
+        const info = String(await Promise.race([made.info("persistence"), timeout]));
         if (!/^aof_enabled:1\s*$/m.test(info)) {
           throw new GatewayError(
             "ERR_CONFIG",
@@ -123,7 +128,7 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
         }
       }
     } catch (err) {
-      await client.destroy();
+      await made.destroy();
       if (err instanceof GatewayError) throw err;
       throw new GatewayError("ERR_CONFIG", `redisStore: cannot reach Redis at ${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
     } finally {
@@ -136,10 +141,10 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
     await (opening ??= connect());
   }
 
-  async function run<T>(step: () => Promise<T>): Promise<T> {
+  async function run<T>(step: (client: RedisClient) => Promise<T>): Promise<T> {
     await ready();
     try {
-      return await step();
+      return await step(client!);
     } catch (err) {
       throw unavailable(err);
     }
@@ -150,17 +155,17 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
   return {
     name,
     open: ready,
-    get: (ns, key) => run(async () => parse(await client.hGet(hashOf(ns), key))),
+    get: (ns, key) => run(async (client) => parse(await client.hGet(hashOf(ns), key))),
     put(ns, key, value) {
       const text = JSON.stringify(value);
       if (text === undefined) return Promise.reject(new TypeError(`${name}: ${ns}/${key}: expected a JSON value`));
-      return run(async () => {
+      return run(async (client) => {
         await client.hSet(hashOf(ns), key, text);
       });
     },
-    take: (ns, key) => run(async () => parse(await client.eval(TAKE, { keys: [hashOf(ns)], arguments: [key] }))),
+    take: (ns, key) => run(async (client) => parse(await client.eval(TAKE, { keys: [hashOf(ns)], arguments: [key] }))),
     list: (ns) =>
-      run(async () => {
+      run(async (client) => {
         const all = await client.hGetAll(hashOf(ns));
         return Object.entries(all).map(([key, text]) => ({ key, value: JSON.parse(String(text)) }));
       }),
@@ -168,17 +173,17 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
       if (!Number.isInteger(by) || !Number.isInteger(ttlMs) || ttlMs <= 0) {
         return Promise.reject(new TypeError(`${name}: increment ${ns}/${key}: expected whole numbers, ttlMs above 0`));
       }
-      return run(async () => Number(await client.eval(INCREMENT, { keys: [`${prefix}ctr:${ns}:${key}`], arguments: [String(by), String(ttlMs)] })));
+      return run(async (client) => Number(await client.eval(INCREMENT, { keys: [`${prefix}ctr:${ns}:${key}`], arguments: [String(by), String(ttlMs)] })));
     },
     publish: (channel, message) =>
-      run(async () => {
+      run(async (client) => {
         await client.publish(`${prefix}ch:${channel}`, message);
       }),
     async subscribe(channel, listener) {
       await ready();
       // One connection carries every subscription of this store (a subscribed connection can do nothing else).
       const sub = await (subscribing ??= (async () => {
-        const s = client.duplicate();
+        const s = client!.duplicate();
         s.on("error", () => undefined);
         await s.connect();
         subscriber = s;
@@ -200,7 +205,8 @@ export function redisStore(options: RedisStoreOptions): KeyValueStore {
       await opening?.catch(() => undefined);
       await subscribing?.catch(() => undefined);
       if (subscriber?.isOpen) await subscriber.close().catch(() => subscriber!.destroy());
-      if (client.isOpen) await client.close().catch(() => client.destroy());
+      const c = client;
+      if (c?.isOpen) await c.close().catch(() => c.destroy());
     },
   };
 }
