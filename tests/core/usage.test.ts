@@ -163,6 +163,8 @@ test("two trackers on one store (two gateway processes) lose none of each other'
       }
     }
     await Promise.all([a.flush(), b.flush()]);
+    // "Most recently seen" is told by millisecond timestamps: rounds in one millisecond would tie.
+    await new Promise((r) => setTimeout(r, 3));
   }
   const c = createUsageTracker({ store, log: quietLogger });
   const u = await c.record(id);
