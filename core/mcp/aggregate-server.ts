@@ -280,6 +280,7 @@ export function createAggregateServer(opts: AggregateOptions): AggregateServer {
           notify: (n) => ctx.mcpReq.notify(n as never),
           showLog: (p) => logAs(shared.name, p),
           signal: ctx.mcpReq.signal,
+          trace: requestSpans.get(ctx),
         });
       }
     }

@@ -1,5 +1,6 @@
 import { ProtocolError, ProtocolErrorCode } from "@modelcontextprotocol/server";
 import { credentialOf, principalOf } from "../auth/principal.ts";
+import type { Context } from "@opentelemetry/api";
 import type { Audit, Identity } from "../types.ts";
 import { unrefTimer } from "../unref-timer.ts";
 import type { UpstreamRegistry } from "./registry.ts";
@@ -41,6 +42,8 @@ export interface RoundRequest {
   inputResponses?: Record<string, unknown>;
   /** The caller's progress token for this request, if it asked for progress. */
   progressToken?: string | number;
+  /** With tracing on: the request's span, parent of the upstream call's. */
+  trace?: Context;
   /** Sends a notification on this request's response stream. */
   notify(notification: { method: string; params: Record<string, unknown> }): Promise<void>;
   /** How a server's log message is shown to this caller (its logger prefixed in the aggregate). */
@@ -300,7 +303,7 @@ export function createInputRounds(o: InputRoundsOptions): InputRounds {
       if (current?.progressToken === undefined) return;
       round.progress = round.progress.then(() => current.notify({ method: "notifications/progress", params: { ...p, progressToken: current.progressToken } })).catch(() => undefined);
     };
-    round.outcome = conn.request(request.method, request.params, { identity, signal: round.abort.signal, onprogress })
+    round.outcome = conn.request(request.method, request.params, { identity, signal: round.abort.signal, onprogress, trace: request.trace })
       .then((value): Outcome => ({ ok: true, value }), (error): Outcome => ({ ok: false, error }));
     return await step(round, request);
   }

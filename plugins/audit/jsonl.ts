@@ -30,6 +30,8 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
   let buffer: string[] = [];
   let head = 0;
   let dropped = 0;
+  // Every event dropped since start, for `/metrics` (`dropped` is what the next write reports in the file).
+  let droppedTotal = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let writing: Promise<void> | undefined;
   let dirReady: Promise<unknown> | undefined;
@@ -66,6 +68,7 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
       if (buffer.length - head >= max) {
         buffer[head++] = "";
         dropped++;
+        droppedTotal++;
         if (head >= 1024 && head * 2 >= buffer.length) {
           buffer = buffer.slice(head);
           head = 0;
@@ -83,5 +86,6 @@ export function jsonlAudit(options: JsonlAuditOptions): AuditSink {
     async close() {
       await this.flush!();
     },
+    dropped: () => droppedTotal,
   };
 }

@@ -194,7 +194,9 @@ test("JSONL sink: a full buffer drops the oldest events and writes how many", as
     const path = join(dir, "audit.jsonl");
     const sink = jsonlAudit({ path, maxBuffered: 100, flushMs: 60_000 });
     for (let i = 0; i < 2500; i++) sink.write({ time: "t", type: "auth", outcome: "success", path: `/${i}` } as AuditEvent);
+    assert.is(sink.dropped?.(), 2400, "the running count /metrics reports");
     await sink.close!();
+    assert.is(sink.dropped?.(), 2400, "it keeps counting after the file was told");
     const lines = (await readFile(path, "utf8")).trim().split("\n").map((l) => JSON.parse(l));
     assert.is(lines.length, 101);
     assert.equal(lines.slice(0, 100).map((l) => l.path), Array.from({ length: 100 }, (_, i) => `/${2400 + i}`));

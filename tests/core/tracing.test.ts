@@ -82,6 +82,17 @@ const echo = (name: string, via: "headers" | "meta") => inProcess({ label: name,
     // The SDK's path: a stateless (2026-07-28) call, and a call in the session asking for progress.
     seen.stateless = await h.whoami(auth, "meta", { era: "2026-07-28" });
     seen.progress = await h.whoami(auth, "echo", { session, meta: { progressToken: "p1" } });
+    // A stateless call that declares it can be asked things runs on a connection leased to it (input rounds).
+    const era = "2026-07-28";
+    const res = await h.gateway.fetch(new Request("http://gateway.test/mcp", {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json", accept: "application/json, text/event-stream", "mcp-protocol-version": era, "mcp-method": "tools/call", "mcp-name": "meta__whoami" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 49, method: "tools/call", params: { name: "meta__whoami", arguments: {}, _meta: { "io.modelcontextprotocol/protocolVersion": era, "io.modelcontextprotocol/clientCapabilities": { sampling: {} } } } }),
+    }));
+    const text = await res.text();
+    const answer = JSON.parse(text.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5)).pop() ?? text);
+    assert.ok(answer.result, text);
+    seen.rounds = JSON.parse(answer.result.content[0].text) as Seen;
     await h.rpc(auth, { id: 50, method: "tools/list" }, { session });
     const unknown = await h.rpc(auth, { id: 51, method: "tools/call", params: { name: "echo__nope", arguments: {} } }, { session });
     assert.ok(unknown.body.error);
@@ -131,6 +142,13 @@ const echo = (name: string, via: "headers" | "meta") => inProcess({ label: name,
     assert.not.ok(server.parentSpanId, "no incoming traceparent: the request's span is a root");
     assert.is(server.name, "tools/call meta__whoami");
     assert.is(attr(server, "mcp.server"), "meta");
+    assert.is(client.kind, CLIENT);
+  });
+
+  test("a stateless call on a connection leased to it (input rounds): its upstream call is the child span too", () => {
+    const { server, client } = serverSpanOf(seen.rounds!.meta.traceparent as string);
+    assert.is(server.name, "tools/call meta__whoami");
+    assert.is(client.parentSpanId, server.spanId);
     assert.is(client.kind, CLIENT);
   });
 
