@@ -42,23 +42,30 @@ export function adminTokenStrategy(token: string): AuthStrategy {
  * const other = [adminTokenStrategy(token), ...config.auth, adminBearerStrategy(tokens)];
  */
 export function adminBearerStrategy(tokens: TokenService): AuthStrategy {
+  return scopedBearerStrategy(tokens, ADMIN_BEARER_STRATEGY, ["admin"], {
+    code: "ERR_INVALID_CREDENTIAL",
+    reason: "this gateway's auth does not take bearer tokens; only tokens with the admin scope are taken, on the admin API",
+  });
+}
+
+/**
+ * Gateway bearer tokens (`pt_...`) carrying one of `scopes`, whatever strategies authenticate `/mcp`: the
+ * shape of the admin API's and `/metrics`' own way in. Another `pt_` token gets `refusal`; anything else is
+ * left to other strategies.
+ *
+ * @example
+ * const scrape = scopedBearerStrategy(tokens, "metrics-bearer", ["metrics", "admin"], { code: "ERR_FORBIDDEN", reason: "needs the metrics scope" });
+ */
+export function scopedBearerStrategy(tokens: TokenService, name: string, scopes: readonly string[], refusal: { code: "ERR_INVALID_CREDENTIAL" | "ERR_FORBIDDEN"; reason: string }): AuthStrategy {
   return {
-    name: ADMIN_BEARER_STRATEGY,
+    name,
     async authenticate(request) {
       const presented = readBearer(request);
       if (presented === undefined || !presented.startsWith(TOKEN_PREFIX)) return undefined;
       const result = await tokens.verify(presented, "token");
       if (!result.ok) return { error: { code: result.code, reason: result.reason, tokenId: result.tokenId } };
-      if (!result.record.scopes.includes("admin")) {
-        return {
-          error: {
-            code: "ERR_INVALID_CREDENTIAL",
-            reason: "this gateway's auth does not take bearer tokens; only tokens with the admin scope are taken, on the admin API",
-            tokenId: result.record.id,
-          },
-        };
-      }
-      return { identity: identityOf(result.record, ADMIN_BEARER_STRATEGY) };
+      if (!result.record.scopes.some((s) => scopes.includes(s))) return { error: { ...refusal, tokenId: result.record.id } };
+      return { identity: identityOf(result.record, name) };
     },
   };
 }

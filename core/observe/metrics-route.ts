@@ -1,8 +1,6 @@
+import { scopedBearerStrategy } from "../auth/admin-token.ts";
 import type { Authenticate } from "../auth/authenticate.ts";
 import { GatewayError } from "../errors.ts";
-import { readBearer } from "../http/bearer.ts";
-import { TOKEN_PREFIX } from "../tokens/secret.ts";
-import { identityOf } from "../tokens/service.ts";
 import type { AuthStrategy, Route, TokenService } from "../types.ts";
 import { type Cidr, inRanges } from "./cidr.ts";
 import type { GatewayMetrics } from "./metrics.ts";
@@ -22,19 +20,7 @@ const SCRAPE_SCOPES = ["metrics", "admin"];
  * const strategies = [...config.auth, metricsBearerStrategy(tokens)];
  */
 export function metricsBearerStrategy(tokens: TokenService): AuthStrategy {
-  return {
-    name: METRICS_BEARER_STRATEGY,
-    async authenticate(request) {
-      const presented = readBearer(request);
-      if (presented === undefined || !presented.startsWith(TOKEN_PREFIX)) return undefined;
-      const result = await tokens.verify(presented, "token");
-      if (!result.ok) return { error: { code: result.code, reason: result.reason, tokenId: result.tokenId } };
-      if (!result.record.scopes.some((s) => SCRAPE_SCOPES.includes(s))) {
-        return { error: { code: "ERR_FORBIDDEN", reason: "/metrics needs a token with the metrics or admin scope", tokenId: result.record.id } };
-      }
-      return { identity: identityOf(result.record, METRICS_BEARER_STRATEGY) };
-    },
-  };
+  return scopedBearerStrategy(tokens, METRICS_BEARER_STRATEGY, SCRAPE_SCOPES, { code: "ERR_FORBIDDEN", reason: "/metrics needs a token with the metrics or admin scope" });
 }
 
 /** What the `/metrics` route needs. */
